@@ -1,0 +1,1 @@
+"""Aqueduct Python client: typed helpers over the generated gRPC stubs."""

@@ -1,0 +1,148 @@
+"""Domain errors. Each carries an ErrorReason and a gRPC status code; the errors interceptor turns them into
+a google.rpc.Status (ErrorInfo + BadRequest / RetryInfo) so the façade's one table can render them."""
+
+from __future__ import annotations
+
+import grpc
+from aqueduct.v1 import error_reason_pb2
+
+ErrorReason = error_reason_pb2.ErrorReason
+
+
+class AqueductError(Exception):
+    """Base of every error a caller may see. `message` is safe to show to the caller."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    reason: ErrorReason = error_reason_pb2.ERROR_REASON_INTERNAL
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        metadata: dict[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.metadata = dict(metadata or {})
+        self.retry_after = retry_after
+
+
+class InvalidRequest(AqueductError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = error_reason_pb2.ERROR_REASON_INVALID_REQUEST
+
+
+class MissingCredentials(AqueductError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = error_reason_pb2.ERROR_REASON_MISSING_CREDENTIALS
+
+
+class InvalidToken(AqueductError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = error_reason_pb2.ERROR_REASON_INVALID_TOKEN
+
+
+class TokenExpired(AqueductError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = error_reason_pb2.ERROR_REASON_TOKEN_EXPIRED
+
+
+class PermissionDenied(AqueductError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = error_reason_pb2.ERROR_REASON_PERMISSION_DENIED
+
+
+class NotFound(AqueductError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = error_reason_pb2.ERROR_REASON_NOT_FOUND
+
+
+class ModelNotFound(NotFound):
+    reason = error_reason_pb2.ERROR_REASON_MODEL_NOT_FOUND
+
+
+class AlreadyExists(AqueductError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = error_reason_pb2.ERROR_REASON_ALREADY_EXISTS
+
+
+class FailedPrecondition(AqueductError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = error_reason_pb2.ERROR_REASON_FAILED_PRECONDITION
+
+
+class RateLimited(AqueductError):
+    """`metadata` carries the x-ratelimit-* values; `retry_after` is seconds."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = error_reason_pb2.ERROR_REASON_RATE_LIMITED
+
+
+class QuotaExceeded(AqueductError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = error_reason_pb2.ERROR_REASON_QUOTA_EXCEEDED
+
+
+class Unsupported(AqueductError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+    reason = error_reason_pb2.ERROR_REASON_UNSUPPORTED
+
+
+class UpstreamTimeout(AqueductError):
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = error_reason_pb2.ERROR_REASON_UPSTREAM_TIMEOUT
+
+
+class UpstreamUnavailable(AqueductError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = error_reason_pb2.ERROR_REASON_UPSTREAM_UNAVAILABLE
+
+
+# Upstream HTTP status -> gRPC code, so the façade's table gives the caller the same status class back.
+_UPSTREAM_CODES: dict[int, grpc.StatusCode] = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    408: grpc.StatusCode.DEADLINE_EXCEEDED,
+    409: grpc.StatusCode.ALREADY_EXISTS,
+    422: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    501: grpc.StatusCode.UNIMPLEMENTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+
+class UpstreamError(AqueductError):
+    """The upstream answered with an HTTP error. Its status travels in metadata["upstream_status"] and the
+    façade answers with that exact status; the message is the upstream's own (never its key)."""
+
+    reason = error_reason_pb2.ERROR_REASON_UPSTREAM_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int,
+        upstream_type: str | None = None,
+        upstream_code: str | None = None,
+        upstream_param: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        metadata = {"upstream_status": str(upstream_status)}
+        if upstream_type:
+            metadata["upstream_type"] = upstream_type
+        if upstream_code:
+            metadata["upstream_code"] = upstream_code
+        super().__init__(message, field=upstream_param, metadata=metadata, retry_after=retry_after)
+        self.upstream_status = upstream_status
+        if upstream_status in _UPSTREAM_CODES:
+            self.code = _UPSTREAM_CODES[upstream_status]
+        elif 400 <= upstream_status < 500:
+            self.code = grpc.StatusCode.INVALID_ARGUMENT
+        else:
+            self.code = grpc.StatusCode.INTERNAL

@@ -1,0 +1,189 @@
+"""One settings object, read from a YAML file and AQUEDUCT_* environment variables.
+
+The model list uses the LiteLLM router format (`model_list` with `litellm_params` / `model_info`) so existing
+router_config.yaml files load unchanged. Every knob has a documented default here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_generation"]
+
+# Provider prefixes of litellm_params.model that speak the OpenAI HTTP API; `mock` is the built-in demo.
+OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"})
+KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock"}
+DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1"}
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the offending entry."""
+
+
+class LiteLLMParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str  # "provider/upstream-model"
+    api_base: str | None = None
+    api_key: str | None = None
+    timeout: float | None = None  # total seconds per upstream request
+    stream_timeout: float | None = None  # longest gap between stream chunks
+    connect_timeout: float | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    weight: float | None = None
+    max_parallel_requests: int | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.model.split("/", 1)[0] if "/" in self.model else "openai"
+
+    @property
+    def upstream_model(self) -> str:
+        return self.model.split("/", 1)[1] if "/" in self.model else self.model
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    mode: ModelMode = "chat"
+    aliases: list[str] = Field(default_factory=list)
+    request_limit_multiplier: float | None = None
+
+
+class ModelDeployment(BaseModel):
+    """One `model_list` entry. Entries sharing a model_name form a model group."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model_name: str
+    litellm_params: LiteLLMParams
+    model_info: ModelInfo = Field(default_factory=ModelInfo)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    database_url: str = "sqlite:///var/aqueduct.db"
+    redis_url: str | None = None
+    data_dir: str = "var"
+    admin_token: str | None = None
+    model_list: list[ModelDeployment] = Field(default_factory=list)
+    router_settings: dict[str, Any] = Field(default_factory=dict)
+
+    # Listening addresses for `aqueduct serve` / `aqueduct core` / `aqueduct facade`.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+
+    # Auth: how long a token lookup is trusted before the database is asked again. Bounds how long a deleted
+    # or regenerated token keeps working on other replicas.
+    token_cache_ttl_seconds: float = 3.0
+    negative_token_cache_ttl_seconds: float = 1.0
+    max_tokens_per_user: int = 10
+
+    # Upstream defaults when a deployment does not say.
+    default_timeout_seconds: float = 600.0
+    default_connect_timeout_seconds: float = 10.0
+
+    # Usage writer: records are written in batches off the request path.
+    usage_flush_interval_seconds: float = 0.5
+    usage_batch_size: int = 500
+    usage_retention_days: int = 30
+    usage_rollup_retention_days: int = 400
+
+    # Streaming: SSE comment keepalive after this much silence.
+    stream_keepalive_seconds: float = 15.0
+    # Graceful shutdown: how long in-flight requests and streams may take to finish.
+    shutdown_grace_seconds: float = 30.0
+
+    log_level: str = "info"
+    log_json: bool = False
+    log_prompts: bool = False
+
+    @field_validator("model_list", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+def _resolve_env_refs(value: Any, where: str) -> Any:
+    """Replace "os.environ/NAME" strings with the variable's value; a missing variable is a ConfigError."""
+    if isinstance(value, str) and value.startswith("os.environ/"):
+        name = value.removeprefix("os.environ/")
+        if name not in os.environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return os.environ[name]
+    if isinstance(value, dict):
+        return {k: _resolve_env_refs(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env_refs(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+_ENV_OVERRIDES = {
+    "AQUEDUCT_DATABASE_URL": "database_url",
+    "AQUEDUCT_REDIS_URL": "redis_url",
+    "AQUEDUCT_DATA_DIR": "data_dir",
+    "AQUEDUCT_ADMIN_TOKEN": "admin_token",
+    "AQUEDUCT_LOG_LEVEL": "log_level",
+    "AQUEDUCT_LOG_JSON": "log_json",
+}
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (if any), apply AQUEDUCT_* env overrides, then keyword overrides; validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        raw = loaded or {}
+    raw = _resolve_env_refs(raw, "config")
+    for env, key in _ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            raw[key] = os.environ[env]
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"config: {loc}: {first['msg']}") from exc
+    validate_models(settings.model_list)
+    return settings
+
+
+def validate_models(deployments: list[ModelDeployment]) -> None:
+    """Reject unknown providers, and aliases that are duplicated or shadow another model's name."""
+    names = {d.model_name for d in deployments}
+    alias_owner: dict[str, str] = {}
+    for i, dep in enumerate(deployments):
+        where = f"model_list[{i}] ({dep.model_name})"
+        provider = dep.litellm_params.provider
+        if provider not in KNOWN_PROVIDERS:
+            raise ConfigError(
+                f"{where}: unknown provider prefix {provider!r} in litellm_params.model "
+                f"{dep.litellm_params.model!r}; known: {', '.join(sorted(KNOWN_PROVIDERS))}"
+            )
+        if provider in OPENAI_COMPATIBLE_PROVIDERS and not (
+            dep.litellm_params.api_base or provider in DEFAULT_API_BASES
+        ):
+            raise ConfigError(f"{where}: litellm_params.api_base is required for provider {provider!r}")
+        for alias in dep.model_info.aliases:
+            if alias in names:
+                raise ConfigError(f"{where}: alias {alias!r} equals the name of another model")
+            owner = alias_owner.get(alias)
+            if owner is not None and owner != dep.model_name:
+                raise ConfigError(f"{where}: alias {alias!r} is already used by model {owner!r}")
+            alias_owner[alias] = dep.model_name

@@ -1,0 +1,38 @@
+"""The usage event that inference code hands to the recorder; one per authenticated request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    request_id: str
+    created_at: datetime  # UTC, when the request arrived
+    token_id: str | None
+    user_id: str | None  # Aqueduct user (owner of the token / of the service account)
+    org_id: str | None
+    team_id: str | None
+    service_account_id: str | None
+    end_user_id: str | None  # the request's `user_id` field
+    model: str | None  # model group as resolved (canonical name, not the alias)
+    deployment: str | None  # upstream model id of the deployment that served it
+    endpoint_method: str
+    endpoint_path: str
+    status: int  # HTTP-equivalent status: 200, 4xx, 5xx, 499 for a client disconnect
+    input_tokens: int
+    output_tokens: int
+    tokens_estimated: bool
+    latency_ms: float
+    ttft_ms: float | None  # streams only
+    user_agent: str | None
+    client_addr: str | None
+    error_message: str | None = None
+
+
+class UsageSink(Protocol):
+    """Where inference code records usage. Must not block: implementations queue and write in batches."""
+
+    def record(self, event: UsageEvent) -> None: ...
