@@ -3,10 +3,12 @@ a google.rpc.Status (ErrorInfo + BadRequest / RetryInfo) so the façade's one ta
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import grpc
 from aqueduct.v1 import error_reason_pb2
 
-ErrorReason = error_reason_pb2.ErrorReason
+ErrorReason: TypeAlias = error_reason_pb2.ErrorReason.ValueType
 
 
 class AqueductError(Exception):

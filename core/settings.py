@@ -90,6 +90,14 @@ class Settings(BaseModel):
     # Upstream defaults when a deployment does not say.
     default_timeout_seconds: float = 600.0
     default_connect_timeout_seconds: float = 10.0
+    # Longest silence between two chunks of an upstream stream (per deployment: litellm_params.stream_timeout).
+    default_stream_timeout_seconds: float = 120.0
+    # HTTP connection pool per deployment: bounds sockets to one upstream; idle keep-alive sockets kept.
+    upstream_max_connections: int = 1000
+    upstream_max_keepalive_connections: int = 100
+    upstream_keepalive_expiry_seconds: float = 30.0
+    # Streams: most upstream chunks carried by one gRPC message (chunks already received are coalesced).
+    stream_max_chunks_per_message: int = 64
 
     # Usage writer: records are written in batches off the request path.
     usage_flush_interval_seconds: float = 0.5

@@ -1,0 +1,171 @@
+"""`aqueduct serve`, `aqueduct core` and `aqueduct facade`: the server processes.
+
+This is the one module that composes core and façade in one process (core itself never imports the façade);
+imports are lazy so the admin verbs stay light."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+DEFAULT_CORE = "127.0.0.1:50051"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = subparsers.add_parser("serve", help="run core and façade together (the usual way)")
+    _add_common(serve)
+    serve.add_argument("--host", default=None, help="façade listen host (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="façade HTTP port (default 8000)")
+    serve.add_argument("--grpc-port", type=int, default=None, help="core gRPC port (default 50051)")
+    serve.set_defaults(func=run_serve)
+
+    core = subparsers.add_parser("core", help="run only core (gRPC), for scale-out")
+    _add_common(core)
+    core.add_argument("--grpc-host", default=None, help="core listen host (default 127.0.0.1)")
+    core.add_argument("--grpc-port", type=int, default=None, help="core gRPC port (default 50051)")
+    core.set_defaults(func=run_core)
+
+    facade = subparsers.add_parser("facade", help="run only the HTTP façade, pointing at a core")
+    _add_common(facade)
+    facade.add_argument("--core", default=None, help=f"core address HOST:PORT (default $AQUEDUCT_CORE or {DEFAULT_CORE})")
+    facade.add_argument("--host", default=None, help="listen host (default 127.0.0.1)")
+    facade.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
+    facade.set_defaults(func=run_facade)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=os.environ.get("AQUEDUCT_CONFIG"), help="YAML config file")
+
+
+def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
+    from core.bootstrap import embedded_default_models
+    from core.settings import ConfigError, load_settings
+    from aqueduct_client.cli._logging import configure_logging
+
+    try:
+        settings = load_settings(args.config, **overrides)
+    except ConfigError as exc:
+        print(f"aqueduct: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    if args.config is None and not settings.model_list:
+        settings.model_list = embedded_default_models()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    return settings
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = _load(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
+    return asyncio.run(_serve(settings, with_core=True, core_target=None))
+
+
+def run_facade(args: argparse.Namespace) -> int:
+    settings = _load(args, host=args.host, port=args.port)
+    target = args.core or os.environ.get("AQUEDUCT_CORE") or DEFAULT_CORE
+    return asyncio.run(_serve(settings, with_core=False, core_target=target))
+
+
+def run_core(args: argparse.Namespace) -> int:
+    settings = _load(args, grpc_host=args.grpc_host, grpc_port=args.grpc_port)
+    return asyncio.run(_run_core(settings))
+
+
+async def _start_core(settings: Settings) -> tuple[Any, int]:
+    from core.bootstrap import resolve_admin_token
+    from core.server import CoreServer
+
+    credential = resolve_admin_token(settings)
+    core = CoreServer(settings, admin_token=credential.token)
+    port = await core.start()
+    if credential.generated:
+        print(
+            f"\n  Bootstrap admin token (shown once; stored at {credential.path}):\n    {credential.token}\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    return core, port
+
+
+async def _run_core(settings: Settings) -> int:
+    core, port = await _start_core(settings)
+    print(f"aqueduct core: gRPC on {settings.grpc_host}:{port}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await core.stop()
+    return 0
+
+
+async def _serve(settings: Settings, *, with_core: bool, core_target: str | None) -> int:
+    import uvicorn
+
+    from http_facade.app import create_app
+
+    core = None
+    if with_core:
+        core, grpc_port = await _start_core(settings)
+        core_target = f"127.0.0.1:{grpc_port}"
+    assert core_target is not None
+    app = create_app(core_target, stream_keepalive_seconds=settings.stream_keepalive_seconds)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http="httptools",
+        loop="none",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    server = uvicorn.Server(config)
+    banner = asyncio.create_task(_print_banner(server, settings, core_target, with_core))
+    try:
+        await server.serve()
+    finally:
+        banner.cancel()
+        if core is not None:
+            await core.stop()
+    return 0
+
+
+async def _print_banner(server: Any, settings: Settings, core_target: str, with_core: bool) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    base = f"http://{host}:{port}/v1"
+    models = ", ".join(sorted({d.model_name for d in settings.model_list})) or "(none configured)"
+    demo = any(d.litellm_params.provider == "mock" for d in settings.model_list)
+    lines = [
+        "",
+        f"  Aqueduct is up: OpenAI-compatible API at {base}",
+        f"  core gRPC: {core_target}" + ("" if with_core else " (remote)"),
+        f"  models: {models}" + ("   <- built-in DEMO mock provider (offline, canned answers)" if demo else ""),
+        "",
+        "  Create a user token (admin token from AQUEDUCT_ADMIN_TOKEN or the line printed at first start):",
+        f"    export AQUEDUCT_CORE={core_target} AQUEDUCT_ADMIN_TOKEN=...",
+        "    .venv/bin/aqueduct org create demo",
+        "    .venv/bin/aqueduct user create me@example.com --org demo",
+        "    TOKEN=$(.venv/bin/aqueduct token create --user me@example.com --name laptop)",
+        "  Call it:",
+        f"    curl {base}/chat/completions -H \"Authorization: Bearer $TOKEN\" \\",
+        "      -H 'Content-Type: application/json' \\",
+        f"      -d '{{\"model\": \"{_first_chat_model(settings)}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'",
+        "",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _first_chat_model(settings: Settings) -> str:
+    for dep in settings.model_list:
+        if dep.model_info.mode == "chat":
+            return dep.model_name
+    return "MODEL"

@@ -1,0 +1,67 @@
+"""End-to-end fixtures: the fake upstream, and one real `aqueduct serve` per database backend."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.fake_upstream import FakeUpstream
+from tests.support.databases import database_url
+from tests.support.gateway import Gateway
+
+UPSTREAM_KEY = "sk-upstream-secret-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as fake:
+        yield fake
+
+
+def gateway_config(upstream_url: str, db_url: str) -> dict[str, Any]:
+    def model(name: str, mode: str, aliases: list[str] | None = None, **params: Any) -> dict[str, Any]:
+        return {
+            "model_name": name,
+            "litellm_params": {
+                "model": f"openai/{name}-upstream",
+                "api_base": upstream_url + "/v1",
+                "api_key": UPSTREAM_KEY,
+                **params,
+            },
+            "model_info": {"mode": mode, "aliases": aliases or []},
+        }
+
+    return {
+        "database_url": db_url,
+        "usage_flush_interval_seconds": 0.1,
+        "model_list": [
+            model("chat-model", "chat", ["main", "coding"]),
+            model("text-model", "completion"),
+            model("embed-model", "embedding"),
+            model("slow-model", "chat", timeout=1),
+        ],
+    }
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    workdir: Path = tmp_path_factory.mktemp(f"gw-{request.param}")
+    with database_url(request.param, workdir) as db_url:
+        gw = Gateway(gateway_config(upstream.url, db_url), workdir)
+        gw.db_url = db_url  # type: ignore[attr-defined]
+        gw.start()
+        try:
+            yield gw
+        finally:
+            gw.stop()
+
+
+@pytest.fixture
+def user_token(gateway: Gateway) -> str:
+    """A fresh user with a fresh personal token, so tests never share credentials."""
+    email = f"u{uuid.uuid4().hex[:10]}@example.com"
+    return gateway.create_user_token("e2e", email)

@@ -1,0 +1,1 @@
+"""Helpers shared by the integration tests: databases on both backends and a real gateway process."""
