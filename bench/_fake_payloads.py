@@ -72,9 +72,7 @@ def usage(prompt_tokens: int, completion_tokens: int) -> JSONObj:
     }
 
 
-def chat_completion(
-    model: str, n_choices: int, n_chunks: int, finish: str, prompt_tokens: int
-) -> bytes:
+def chat_completion(model: str, n_choices: int, n_chunks: int, finish: str, prompt_tokens: int) -> bytes:
     content = fake_content(n_chunks)
     choices = [
         {
@@ -98,14 +96,9 @@ def chat_completion(
     )
 
 
-def text_completion(
-    model: str, n_choices: int, n_chunks: int, finish: str, prompt_tokens: int
-) -> bytes:
+def text_completion(model: str, n_choices: int, n_chunks: int, finish: str, prompt_tokens: int) -> bytes:
     content = fake_content(n_chunks)
-    choices = [
-        {"index": i, "text": content, "logprobs": None, "finish_reason": finish}
-        for i in range(n_choices)
-    ]
+    choices = [{"index": i, "text": content, "logprobs": None, "finish_reason": finish} for i in range(n_choices)]
     return orjson.dumps(
         {
             "id": new_id("cmpl"),
@@ -157,10 +150,7 @@ class StreamBuilder:
     def finish(self, reason: str) -> bytes:
         key, empty = ("delta", {}) if self.chat else ("text", "")
         return self._event(
-            [
-                {"index": c, key: empty, "logprobs": None, "finish_reason": reason}
-                for c in range(self.n_choices)
-            ]
+            [{"index": c, key: empty, "logprobs": None, "finish_reason": reason} for c in range(self.n_choices)]
         )
 
     def usage(self, prompt_tokens: int, n_chunks: int) -> bytes:
@@ -211,10 +201,7 @@ def models(ids: tuple[str, ...]) -> bytes:
     return orjson.dumps(
         {
             "object": "list",
-            "data": [
-                {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake-upstream"}
-                for m in ids
-            ],
+            "data": [{"id": m, "object": "model", "created": 1700000000, "owned_by": "fake-upstream"} for m in ids],
         }
     )
 

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, cast
 
 import httptools
 import orjson
@@ -72,7 +72,8 @@ class JobResult:
 
     def add_error(self, msg: str) -> None:
         self.failed += 1
-        if len(self.errors) < 10 and msg not in self.errors:
+        # keep one example per kind of error: bodies differ by ids, the first words do not
+        if len(self.errors) < 10 and not any(e[:30] == msg[:30] for e in self.errors):
             self.errors.append(msg)
 
 
@@ -98,8 +99,8 @@ def validate_stream(status: int, body: bytes) -> str | None:
     if not body.endswith(b"data: [DONE]\n\n"):
         return f"stream does not end with [DONE]: {body[-120:]!r}"
     events = body.split(b"\n\n")
-    # events: [...content..., finish, usage, "data: [DONE]", ""]
-    if len(events) < 4 or not events[-3].startswith(b"data: "):
+    # events: [content..., finish, usage, "data: [DONE]", ""]
+    if len(events) < 5 or not events[-3].startswith(b"data: "):
         return "stream too short"
     last = orjson.loads(events[-3][6:])
     if last.get("choices") != [] or not _usage_ok(last.get("usage")):
@@ -193,32 +194,37 @@ async def run_job(job: Job) -> JobResult:
         return proto
 
     async def worker() -> None:
-        nonlocal remaining
         conn: _Conn | None = None
-        while remaining > 0:
-            remaining -= 1
-            try:
-                if conn is None or conn.closed:
-                    conn = await connect()
-                t0 = perf()
-                status, body, t_first = await conn.request(raw)
-                t1 = perf()
-            except (OSError, httptools.HttpParserError, AssertionError) as exc:
-                res.add_error(f"{type(exc).__name__}: {exc}")
-                conn = None
-                continue
-            try:
-                err = validate(status, body)
-            except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
-                err = f"invalid body ({exc}): {body[:200]!r}"
-            if err:
-                res.add_error(err)
-            else:
-                res.ok += 1
-                res.latencies_ms.append((t1 - t0) * 1000)
-                res.ttfb_ms.append(((t_first or t1) - t0) * 1000)
-        if conn is not None and conn.transport is not None:
-            conn.transport.close()
+        try:
+            while remaining > 0:
+                conn = await one(conn)
+        finally:  # also on cancellation at the cap: do not leave sockets to the next job
+            if conn is not None and conn.transport is not None:
+                conn.transport.abort()
+
+    async def one(conn: _Conn | None) -> _Conn | None:
+        nonlocal remaining
+        remaining -= 1
+        try:
+            if conn is None or conn.closed:
+                conn = await connect()
+            t0 = perf()
+            status, body, t_first = await conn.request(raw)
+            t1 = perf()
+        except (OSError, httptools.HttpParserError, AssertionError) as exc:
+            res.add_error(f"{type(exc).__name__}: {exc}")
+            return None
+        try:
+            err = validate(status, body)
+        except (orjson.JSONDecodeError, AttributeError, TypeError) as exc:
+            err = f"invalid body ({exc}): {body[:200]!r}"
+        if err:
+            res.add_error(err)
+        else:
+            res.ok += 1
+            res.latencies_ms.append((t1 - t0) * 1000)
+            res.ttfb_ms.append(((t_first or t1) - t0) * 1000)
+        return conn
 
     cpu0, t0 = time.process_time(), perf()
     tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, job.concurrency))]
@@ -238,13 +244,13 @@ def run_job_sync(job: Job) -> JobResult:
         return runner.run(run_job(job))
 
 
-def _send(stream: BinaryIO, obj: object) -> None:
+def _send(stream: IO[bytes], obj: object) -> None:
     data = pickle.dumps(obj)
     stream.write(struct.pack("<I", len(data)) + data)
     stream.flush()
 
 
-def _recv(stream: BinaryIO) -> Any:
+def _recv(stream: IO[bytes]) -> Any:
     head = stream.read(4)
     if len(head) < 4:
         raise EOFError("load generator pipe closed")
@@ -280,8 +286,13 @@ class LoadGenPool:
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         for _ in range(self.procs):
             self._workers.append(
-                subprocess.Popen([self.python, "-m", "bench.loadgen"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, env=env, cwd=root)
+                subprocess.Popen(
+                    [self.python, "-m", "bench.loadgen"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=env,
+                    cwd=root,
+                )
             )
         return self
 
@@ -316,6 +327,8 @@ class LoadGenPool:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
         self._workers = []
 
     def __enter__(self) -> LoadGenPool:

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.authenticator import Authenticator
-from core.db.engine import create_engine
+from core.db.engine import create_engine, create_sessionmaker
 from core.db.migrate import upgrade
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
@@ -73,7 +73,7 @@ class CoreServer:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        tenancy = TenancyService(engine, authenticator, settings)
+        tenancy = TenancyService(create_sessionmaker(engine), authenticator, settings)
         from aqueduct.v1 import admin_service_pb2_grpc
 
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(tenancy), server)

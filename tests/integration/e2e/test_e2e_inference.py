@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import struct
+import time
+from datetime import UTC, datetime, timedelta
 
 import httpx2
 import openai
@@ -115,11 +118,16 @@ def test_auth_failures_are_401(gateway: Gateway) -> None:
 def test_expired_token_is_401(gateway: Gateway) -> None:
     gateway.cli("org", "create", "e2e", check=False)
     gateway.cli("user", "create", "expiring@example.com", "--org", "e2e", check=False)
+    expires = datetime.now(UTC) + timedelta(seconds=2)
     secret = gateway.cli(
-        "token", "create", "--user", "expiring@example.com", "--name", "old", "--expires-at", "2001-01-01T00:00:00Z"
+        "token", "create", "--user", "expiring@example.com", "--name", "short", "--expires-at", expires.isoformat()
     ).stdout.strip()
-    with pytest.raises(openai.AuthenticationError):
-        client(gateway, secret).models.list()
+    oc = client(gateway, secret)
+    assert oc.models.list().data  # valid until it expires, even while cached
+    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.2)
+    with pytest.raises(openai.AuthenticationError) as err:
+        oc.models.list()
+    assert "expired" in err.value.message
 
 
 def test_deleted_token_stops_working_within_5s(gateway: Gateway) -> None:
@@ -127,12 +135,8 @@ def test_deleted_token_stops_working_within_5s(gateway: Gateway) -> None:
     oc = client(gateway, secret)
     assert oc.models.list().data
     listing = gateway.cli("token", "list", "--user", "deleter@example.com", "--json").stdout
-    import json
-
     token_id = next(t["id"] for t in json.loads(listing) if t["name"] == "doomed")
     gateway.cli("token", "delete", token_id)
-    import time
-
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:

@@ -22,15 +22,20 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61queduct/v1/model.proto\x12\x0b\x61queduct.v1\"U\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x03\x12\x10\n\x08owned_by\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x0f\n\x07\x61liases\x18\x05 \x03(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61queduct/v1/model.proto\x12\x0b\x61queduct.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"U\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x03\x12\x10\n\x08owned_by\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x0f\n\x07\x61liases\x18\x05 \x03(\t\"\xdb\x03\n\nDeployment\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x16\n\x0eupstream_model\x18\x04 \x01(\t\x12+\n\x05state\x18\x05 \x01(\x0e\x32\x1c.aqueduct.v1.DeploymentState\x12\x32\n\x0e\x63ooldown_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tin_flight\x18\x07 \x01(\x05\x12\x17\n\nlatency_ms\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\nerror_rate\x18\t \x01(\x01\x12\x1c\n\x14requests_last_minute\x18\n \x01(\x03\x12\x1c\n\x14\x66\x61ilures_last_minute\x18\x0b \x01(\x03\x12\x1a\n\x12tokens_last_minute\x18\x0c \x01(\x03\x12\x10\n\x03rpm\x18\r \x01(\x03H\x01\x88\x01\x01\x12\x10\n\x03tpm\x18\x0e \x01(\x03H\x02\x88\x01\x01\x12\"\n\x15max_parallel_requests\x18\x0f \x01(\x05H\x03\x88\x01\x01\x12\x0e\n\x06weight\x18\x10 \x01(\x01\x42\r\n\x0b_latency_msB\x06\n\x04_rpmB\x06\n\x04_tpmB\x18\n\x16_max_parallel_requests*t\n\x0f\x44\x65ploymentState\x12 \n\x1c\x44\x45PLOYMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45PLOYMENT_STATE_HEALTHY\x10\x01\x12!\n\x1d\x44\x45PLOYMENT_STATE_COOLING_DOWN\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aqueduct.v1.model_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODEL']._serialized_start=40
-  _globals['_MODEL']._serialized_end=125
+  _globals['_DEPLOYMENTSTATE']._serialized_start=638
+  _globals['_DEPLOYMENTSTATE']._serialized_end=754
+  _globals['_MODEL']._serialized_start=73
+  _globals['_MODEL']._serialized_end=158
+  _globals['_DEPLOYMENT']._serialized_start=161
+  _globals['_DEPLOYMENT']._serialized_end=636
 # @@protoc_insertion_point(module_scope)

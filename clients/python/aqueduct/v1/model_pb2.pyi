@@ -6,7 +6,9 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +19,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _DeploymentState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DeploymentStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeploymentState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DEPLOYMENT_STATE_UNSPECIFIED: _DeploymentState.ValueType  # 0
+    """Not set."""
+    DEPLOYMENT_STATE_HEALTHY: _DeploymentState.ValueType  # 1
+    """Receiving traffic (it may still be skipped while it is at its rpm / tpm / concurrency capacity)."""
+    DEPLOYMENT_STATE_COOLING_DOWN: _DeploymentState.ValueType  # 2
+    """Taken out of rotation after repeated failures (or a long upstream retry-after) until cooldown_until."""
+
+class DeploymentState(_DeploymentState, metaclass=_DeploymentStateEnumTypeWrapper):
+    """DeploymentState is whether the router currently sends traffic to a deployment."""
+
+DEPLOYMENT_STATE_UNSPECIFIED: DeploymentState.ValueType  # 0
+"""Not set."""
+DEPLOYMENT_STATE_HEALTHY: DeploymentState.ValueType  # 1
+"""Receiving traffic (it may still be skipped while it is at its rpm / tpm / concurrency capacity)."""
+DEPLOYMENT_STATE_COOLING_DOWN: DeploymentState.ValueType  # 2
+"""Taken out of rotation after repeated failures (or a long upstream retry-after) until cooldown_until."""
+Global___DeploymentState: _TypeAlias = DeploymentState  # noqa: Y015
 
 @_typing.final
 class Model(_message.Message):
@@ -57,3 +83,106 @@ class Model(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Model: _TypeAlias = Model  # noqa: Y015
+
+@_typing.final
+class Deployment(_message.Message):
+    """Deployment is one upstream serving a model group (one `model_list` entry) with its live routing state.
+    Counters are those of the core replica that answered: each replica routes and counts on its own.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    UPSTREAM_MODEL_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    COOLDOWN_UNTIL_FIELD_NUMBER: _builtins.int
+    IN_FLIGHT_FIELD_NUMBER: _builtins.int
+    LATENCY_MS_FIELD_NUMBER: _builtins.int
+    ERROR_RATE_FIELD_NUMBER: _builtins.int
+    REQUESTS_LAST_MINUTE_FIELD_NUMBER: _builtins.int
+    FAILURES_LAST_MINUTE_FIELD_NUMBER: _builtins.int
+    TOKENS_LAST_MINUTE_FIELD_NUMBER: _builtins.int
+    RPM_FIELD_NUMBER: _builtins.int
+    TPM_FIELD_NUMBER: _builtins.int
+    MAX_PARALLEL_REQUESTS_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Stable id for a given config file: "<model_name>#<index in model_list>"."""
+    model: _builtins.str
+    """The model group (public model name) this deployment serves."""
+    provider: _builtins.str
+    """Provider prefix of litellm_params.model ("openai", "hosted_vllm", "mock", ...)."""
+    upstream_model: _builtins.str
+    """The model name the upstream is asked for."""
+    state: Global___DeploymentState.ValueType
+    """Whether the router sends it traffic now."""
+    in_flight: _builtins.int
+    """Requests (and open streams) to this deployment in progress right now."""
+    latency_ms: _builtins.float
+    """Recent latency in milliseconds (exponentially weighted; time to the response headers for streams);
+    unset until the deployment has answered at least once.
+    """
+    error_rate: _builtins.float
+    """Share of attempts in the last minute that failed (0 to 1)."""
+    requests_last_minute: _builtins.int
+    """Attempts started in the last minute."""
+    failures_last_minute: _builtins.int
+    """Attempts that failed in the last minute."""
+    tokens_last_minute: _builtins.int
+    """Tokens (input plus output) used in the last minute."""
+    rpm: _builtins.int
+    """Configured requests-per-minute capacity; unset means unbounded."""
+    tpm: _builtins.int
+    """Configured tokens-per-minute capacity; unset means unbounded."""
+    max_parallel_requests: _builtins.int
+    """Configured bound on concurrent requests; unset means unbounded."""
+    weight: _builtins.float
+    """Relative share of traffic under the simple-shuffle strategy."""
+    @_builtins.property
+    def cooldown_until(self) -> _timestamp_pb2.Timestamp:
+        """When a cooling-down deployment gets traffic again; unset when healthy."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        model: _builtins.str = ...,
+        provider: _builtins.str = ...,
+        upstream_model: _builtins.str = ...,
+        state: Global___DeploymentState.ValueType = ...,
+        cooldown_until: _timestamp_pb2.Timestamp | None = ...,
+        in_flight: _builtins.int = ...,
+        latency_ms: _builtins.float | None = ...,
+        error_rate: _builtins.float = ...,
+        requests_last_minute: _builtins.int = ...,
+        failures_last_minute: _builtins.int = ...,
+        tokens_last_minute: _builtins.int = ...,
+        rpm: _builtins.int | None = ...,
+        tpm: _builtins.int | None = ...,
+        max_parallel_requests: _builtins.int | None = ...,
+        weight: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_latency_ms", b"_latency_ms", "_max_parallel_requests", b"_max_parallel_requests", "_rpm", b"_rpm", "_tpm", b"_tpm", "cooldown_until", b"cooldown_until", "latency_ms", b"latency_ms", "max_parallel_requests", b"max_parallel_requests", "rpm", b"rpm", "tpm", b"tpm"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_latency_ms", b"_latency_ms", "_max_parallel_requests", b"_max_parallel_requests", "_rpm", b"_rpm", "_tpm", b"_tpm", "cooldown_until", b"cooldown_until", "error_rate", b"error_rate", "failures_last_minute", b"failures_last_minute", "id", b"id", "in_flight", b"in_flight", "latency_ms", b"latency_ms", "max_parallel_requests", b"max_parallel_requests", "model", b"model", "provider", b"provider", "requests_last_minute", b"requests_last_minute", "rpm", b"rpm", "state", b"state", "tokens_last_minute", b"tokens_last_minute", "tpm", b"tpm", "upstream_model", b"upstream_model", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__latency_ms: _TypeAlias = _typing.Literal["latency_ms"]  # noqa: Y015
+    _WhichOneofArgType__latency_ms: _TypeAlias = _typing.Literal["_latency_ms", b"_latency_ms"]  # noqa: Y015
+    _WhichOneofReturnType__max_parallel_requests: _TypeAlias = _typing.Literal["max_parallel_requests"]  # noqa: Y015
+    _WhichOneofArgType__max_parallel_requests: _TypeAlias = _typing.Literal["_max_parallel_requests", b"_max_parallel_requests"]  # noqa: Y015
+    _WhichOneofReturnType__rpm: _TypeAlias = _typing.Literal["rpm"]  # noqa: Y015
+    _WhichOneofArgType__rpm: _TypeAlias = _typing.Literal["_rpm", b"_rpm"]  # noqa: Y015
+    _WhichOneofReturnType__tpm: _TypeAlias = _typing.Literal["tpm"]  # noqa: Y015
+    _WhichOneofArgType__tpm: _TypeAlias = _typing.Literal["_tpm", b"_tpm"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__latency_ms) -> _WhichOneofReturnType__latency_ms | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_parallel_requests) -> _WhichOneofReturnType__max_parallel_requests | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rpm) -> _WhichOneofReturnType__rpm | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tpm) -> _WhichOneofReturnType__tpm | None: ...
+
+Global___Deployment: _TypeAlias = Deployment  # noqa: Y015

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from aqueduct.v1 import model_pb2 as aqueduct_dot_v1_dot_model__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61queduct/v1/model_service.proto\x12\x0b\x61queduct.v1\x1a\x17\x61queduct/v1/model.proto\":\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.aqueduct.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1d\n\x0fGetModelRequest\x12\n\n\x02id\x18\x01 \x01(\t\"5\n\x10GetModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.aqueduct.v1.Model2\xa6\x01\n\x0cModelService\x12M\n\nListModels\x12\x1e.aqueduct.v1.ListModelsRequest\x1a\x1f.aqueduct.v1.ListModelsResponse\x12G\n\x08GetModel\x12\x1c.aqueduct.v1.GetModelRequest\x1a\x1d.aqueduct.v1.GetModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61queduct/v1/model_service.proto\x12\x0b\x61queduct.v1\x1a\x17\x61queduct/v1/model.proto\":\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Q\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.aqueduct.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1d\n\x0fGetModelRequest\x12\n\n\x02id\x18\x01 \x01(\t\"5\n\x10GetModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.aqueduct.v1.Model\"N\n\x16ListDeploymentsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x17ListDeploymentsResponse\x12,\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x17.aqueduct.v1.Deployment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x84\x02\n\x0cModelService\x12M\n\nListModels\x12\x1e.aqueduct.v1.ListModelsRequest\x1a\x1f.aqueduct.v1.ListModelsResponse\x12G\n\x08GetModel\x12\x1c.aqueduct.v1.GetModelRequest\x1a\x1d.aqueduct.v1.GetModelResponse\x12\\\n\x0fListDeployments\x12#.aqueduct.v1.ListDeploymentsRequest\x1a$.aqueduct.v1.ListDeploymentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMODELREQUEST']._serialized_end=245
   _globals['_GETMODELRESPONSE']._serialized_start=247
   _globals['_GETMODELRESPONSE']._serialized_end=300
-  _globals['_MODELSERVICE']._serialized_start=303
-  _globals['_MODELSERVICE']._serialized_end=469
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=302
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=380
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=382
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=478
+  _globals['_MODELSERVICE']._serialized_start=481
+  _globals['_MODELSERVICE']._serialized_end=741
 # @@protoc_insertion_point(module_scope)

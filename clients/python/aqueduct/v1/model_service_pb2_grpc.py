@@ -45,6 +45,11 @@ class ModelServiceStub:
                 request_serializer=aqueduct_dot_v1_dot_model__service__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=aqueduct_dot_v1_dot_model__service__pb2.GetModelResponse.FromString,
                 _registered_method=True)
+        self.ListDeployments = channel.unary_unary(
+                '/aqueduct.v1.ModelService/ListDeployments',
+                request_serializer=aqueduct_dot_v1_dot_model__service__pb2.ListDeploymentsRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_model__service__pb2.ListDeploymentsResponse.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
@@ -65,6 +70,14 @@ class ModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDeployments(self, request, context):
+        """ListDeployments lists every deployment behind the models with its live routing state (healthy or
+        cooling down, in-flight requests, recent latency and error rate). Admins only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=aqueduct_dot_v1_dot_model__service__pb2.GetModelRequest.FromString,
                     response_serializer=aqueduct_dot_v1_dot_model__service__pb2.GetModelResponse.SerializeToString,
+            ),
+            'ListDeployments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeployments,
+                    request_deserializer=aqueduct_dot_v1_dot_model__service__pb2.ListDeploymentsRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_model__service__pb2.ListDeploymentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +152,33 @@ class ModelService:
             '/aqueduct.v1.ModelService/GetModel',
             aqueduct_dot_v1_dot_model__service__pb2.GetModelRequest.SerializeToString,
             aqueduct_dot_v1_dot_model__service__pb2.GetModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeployments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aqueduct.v1.ModelService/ListDeployments',
+            aqueduct_dot_v1_dot_model__service__pb2.ListDeploymentsRequest.SerializeToString,
+            aqueduct_dot_v1_dot_model__service__pb2.ListDeploymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

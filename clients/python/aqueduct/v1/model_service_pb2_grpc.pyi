@@ -37,6 +37,10 @@ class ModelServiceStub:
     """ListModels lists the caller's models."""
     GetModel: _grpc.UnaryUnaryMultiCallable[_model_service_pb2.GetModelRequest, _model_service_pb2.GetModelResponse]
     """GetModel returns one model by name or alias."""
+    ListDeployments: _grpc.UnaryUnaryMultiCallable[_model_service_pb2.ListDeploymentsRequest, _model_service_pb2.ListDeploymentsResponse]
+    """ListDeployments lists every deployment behind the models with its live routing state (healthy or
+    cooling down, in-flight requests, recent latency and error rate). Admins only.
+    """
 
 @_typing.type_check_only
 class ModelServiceAsyncStub(ModelServiceStub):
@@ -47,6 +51,10 @@ class ModelServiceAsyncStub(ModelServiceStub):
     """ListModels lists the caller's models."""
     GetModel: _aio.UnaryUnaryMultiCallable[_model_service_pb2.GetModelRequest, _model_service_pb2.GetModelResponse]  # type: ignore[assignment]
     """GetModel returns one model by name or alias."""
+    ListDeployments: _aio.UnaryUnaryMultiCallable[_model_service_pb2.ListDeploymentsRequest, _model_service_pb2.ListDeploymentsResponse]  # type: ignore[assignment]
+    """ListDeployments lists every deployment behind the models with its live routing state (healthy or
+    cooling down, in-flight requests, recent latency and error rate). Admins only.
+    """
 
 class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
     """ModelService lists the models available to the caller."""
@@ -66,5 +74,15 @@ class ModelServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_model_service_pb2.GetModelResponse, _abc.Awaitable[_model_service_pb2.GetModelResponse]]:
         """GetModel returns one model by name or alias."""
+
+    @_abc_1.abstractmethod
+    def ListDeployments(
+        self,
+        request: _model_service_pb2.ListDeploymentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_model_service_pb2.ListDeploymentsResponse, _abc.Awaitable[_model_service_pb2.ListDeploymentsResponse]]:
+        """ListDeployments lists every deployment behind the models with its live routing state (healthy or
+        cooling down, in-flight requests, recent latency and error rate). Admins only.
+        """
 
 def add_ModelServiceServicer_to_server(servicer: ModelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""The `aqueduct` command-line interface; the entry point is `aqueduct_client.cli.main:main`."""

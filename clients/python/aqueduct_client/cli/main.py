@@ -1,0 +1,73 @@
+"""The `aqueduct` command: server processes (serve/core/facade) and the admin verbs, one module per noun.
+
+A new noun is a module with `register(subparsers)` added to _NOUNS; main() only parses, dispatches and turns
+failures into one `error: ...` line with a meaningful exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from aqueduct_client.cli import orgs, serve, service_accounts, teams, tokens, users
+from aqueduct_client.cli._command import SubParsers
+from aqueduct_client.cli._connection import add_connection_arguments
+from aqueduct_client.cli._errors import EXIT_FAILURE, CliError
+
+PROG = "aqueduct"
+# Exit status after Ctrl-C, as shells report a SIGINT death.
+EXIT_INTERRUPTED = 130
+
+_NOUNS: tuple[Callable[[SubParsers], None], ...] = (
+    orgs.register,
+    users.register,
+    teams.register,
+    tokens.register,
+    service_accounts.register,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Aqueduct: a self-hosted, OpenAI-compatible AI gateway.",
+        epilog="Admin commands talk to core's gRPC AdminService; see `aqueduct COMMAND --help`.",
+    )
+    add_connection_arguments(parser, suppress_defaults=False)
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+    subparsers.required = True
+    serve.register(subparsers)
+    for register in _NOUNS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int | None = args.func(args)
+    except CliError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away; nothing left worth saying.
+        _silence_stdout()
+        return EXIT_FAILURE
+    return status or 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

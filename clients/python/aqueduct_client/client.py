@@ -1,0 +1,196 @@
+"""A small typed async client for services that call Aqueduct core over gRPC.
+
+    async with AqueductClient("127.0.0.1:50051", token) as client:
+        completion = await client.create_chat_completion("gpt-4o", [{"role": "user", "content": "hi"}])
+        async for chunk in client.stream_chat_completion("gpt-4o", messages, max_tokens=50):
+            ...
+        users = await client.admin.ListUsers(admin_service_pb2.ListUsersRequest())
+
+Every call carries `authorization: Bearer <token>`; results are the generated proto messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Self, TypedDict, Unpack
+
+import grpc
+from aqueduct.v1 import (
+    admin_service_pb2_grpc,
+    chat_pb2,
+    chat_service_pb2,
+    chat_service_pb2_grpc,
+    common_pb2,
+    embedding_pb2,
+    embedding_service_pb2,
+    embedding_service_pb2_grpc,
+    model_pb2,
+    model_service_pb2,
+    model_service_pb2_grpc,
+)
+from grpc import aio
+
+from aqueduct_client._aio_auth import bearer_interceptors
+from aqueduct_client._chat_messages import MessageLike, to_chat_messages
+
+# Deadline for a call that does not set one; matches core's default upstream timeout so the client does not
+# give up before core does. None means no deadline.
+DEFAULT_TIMEOUT_SECONDS: float | None = 600.0
+# Models asked for per page when listing.
+MODELS_PAGE_SIZE = 200
+
+
+class ChatOptions(TypedDict, total=False):
+    """The typed knobs of ChatCompletionParams; anything else goes in extra_json (a JSON object text)."""
+
+    temperature: float
+    top_p: float
+    max_tokens: int
+    max_completion_tokens: int
+    n: int
+    presence_penalty: float
+    frequency_penalty: float
+    seed: int
+    tools: Sequence[chat_pb2.Tool]
+    user: str
+    user_id: str
+    metadata: Mapping[str, str]
+    extra_json: str
+    include_usage: bool  # streaming only: ask for a final usage chunk
+
+
+def chat_params(model: str, messages: Sequence[MessageLike], options: ChatOptions) -> chat_pb2.ChatCompletionParams:
+    """ChatCompletionParams from the client's arguments; unset options stay unset (not zero)."""
+    params = chat_pb2.ChatCompletionParams(model=model, messages=to_chat_messages(messages))
+    if "temperature" in options:
+        params.temperature = options["temperature"]
+    if "top_p" in options:
+        params.top_p = options["top_p"]
+    if "presence_penalty" in options:
+        params.presence_penalty = options["presence_penalty"]
+    if "frequency_penalty" in options:
+        params.frequency_penalty = options["frequency_penalty"]
+    if "max_tokens" in options:
+        params.max_tokens = options["max_tokens"]
+    if "max_completion_tokens" in options:
+        params.max_completion_tokens = options["max_completion_tokens"]
+    if "n" in options:
+        params.n = options["n"]
+    if "seed" in options:
+        params.seed = options["seed"]
+    if "user" in options:
+        params.user = options["user"]
+    if "user_id" in options:
+        params.user_id = options["user_id"]
+    if "extra_json" in options:
+        params.extra_json = options["extra_json"]
+    params.tools.extend(options.get("tools", ()))
+    params.metadata.update(options.get("metadata", {}))
+    if "include_usage" in options:
+        params.stream_options.include_usage = options["include_usage"]
+    return params
+
+
+class AqueductClient:
+    """Async client over one grpc.aio channel. Use as `async with`, or call close()."""
+
+    def __init__(
+        self,
+        target: str,
+        token: str,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        interceptors = bearer_interceptors(token, timeout)
+        if credentials is None:
+            self._channel = aio.insecure_channel(target, interceptors=interceptors)
+        else:
+            self._channel = aio.secure_channel(target, credentials, interceptors=interceptors)
+        self._chat = chat_service_pb2_grpc.ChatServiceStub(self._channel)
+        self._embeddings = embedding_service_pb2_grpc.EmbeddingServiceStub(self._channel)
+        self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
+        self._admin = admin_service_pb2_grpc.AdminServiceStub(self._channel)
+
+    @property
+    def admin(self) -> admin_service_pb2_grpc.AdminServiceAsyncStub:
+        """The raw AdminService stub; its calls carry the bearer token too."""
+        return self._admin
+
+    @property
+    def channel(self) -> aio.Channel:
+        return self._channel
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def create_chat_completion(
+        self, model: str, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]
+    ) -> chat_pb2.ChatCompletion:
+        request = chat_service_pb2.CreateChatCompletionRequest(params=chat_params(model, messages, options))
+        response = await self._chat.CreateChatCompletion(request)
+        return response.completion
+
+    async def stream_chat_completion(
+        self, model: str, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]
+    ) -> AsyncIterator[chat_pb2.ChatCompletionChunk]:
+        """Yields chunks one by one; leaving the loop early cancels the call (core then stops the upstream)."""
+        request = chat_service_pb2.StreamChatCompletionRequest(params=chat_params(model, messages, options))
+        call = self._chat.StreamChatCompletion(request)
+        try:
+            async for response in call:
+                for chunk in response.chunks:
+                    yield chunk
+        finally:
+            call.cancel()
+
+    async def create_embeddings(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        encoding_format: str | None = None,
+        user_id: str | None = None,
+    ) -> embedding_pb2.EmbeddingList:
+        params = embedding_pb2.EmbeddingParams(model=model)
+        if isinstance(input, str):
+            params.text = input
+        else:
+            params.texts.CopyFrom(common_pb2.StringList(values=list(input)))
+        if dimensions is not None:
+            params.dimensions = dimensions
+        if encoding_format is not None:
+            params.encoding_format = encoding_format
+        if user_id is not None:
+            params.user_id = user_id
+        response = await self._embeddings.CreateEmbeddings(embedding_service_pb2.CreateEmbeddingsRequest(params=params))
+        return response.embeddings
+
+    async def list_models(self) -> list[model_pb2.Model]:
+        """Every model the caller may use, across all pages."""
+        models: list[model_pb2.Model] = []
+        token = ""
+        while True:
+            page = await self._models.ListModels(
+                model_service_pb2.ListModelsRequest(page_size=MODELS_PAGE_SIZE, page_token=token)
+            )
+            models.extend(page.models)
+            token = page.next_page_token
+            if not token:
+                return models
+
+    async def get_model(self, model: str) -> model_pb2.Model:
+        response = await self._models.GetModel(model_service_pb2.GetModelRequest(id=model))
+        return response.model

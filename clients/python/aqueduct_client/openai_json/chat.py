@@ -1,0 +1,264 @@
+"""Chat completions: request parameters, complete responses and stream chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aqueduct.v1 import chat_pb2
+
+from ._chat_message import message_from_json, message_to_json, tool_from_json, tool_to_json
+from .common import (
+    JsonObject,
+    check_bool,
+    check_float,
+    check_int,
+    check_str,
+    dumps_text,
+    join,
+    json_text_or_none,
+    merge_extra,
+    missing,
+    require_list,
+    require_object,
+    split_extra,
+    usage_from_json,
+    usage_to_json,
+)
+
+_FLOAT_PARAMS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+_INT_PARAMS = ("max_tokens", "max_completion_tokens", "n", "seed")
+_STR_PARAMS = ("user", "user_id")
+_PARAMS_KEYS = frozenset(
+    {"model", "messages", "tools", "stream_options", "metadata", *_FLOAT_PARAMS, *_INT_PARAMS, *_STR_PARAMS}
+)
+# `stream` picks the RPC and `user_id` is Aqueduct's own; neither is a parameter forwarded upstream.
+_PARAMS_DROP = frozenset({"stream", "user_id"})
+_STREAM_OPTIONS_KEYS = frozenset({"include_usage"})
+_CHOICE_KEYS = frozenset({"index", "message", "delta", "finish_reason", "logprobs"})
+_RESPONSE_KEYS = frozenset(
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"}
+)
+
+CHAT_COMPLETION_OBJECT = "chat.completion"
+CHAT_CHUNK_OBJECT = "chat.completion.chunk"
+
+
+def stream_requested(body: JsonObject) -> bool:
+    """The request's `stream` flag (absent or null is false); it selects the RPC and is not a parameter."""
+    value = body.get("stream")
+    return False if value is None else check_bool(value, "stream")
+
+
+# -- shared request pieces (also used by legacy completions) -------------------------------------------------------
+
+
+def read_sampling(body: JsonObject, params: Any, floats: tuple[str, ...], ints: tuple[str, ...]) -> None:
+    for key in floats:
+        value = body.get(key)
+        if value is not None:
+            setattr(params, key, check_float(value, key))
+    for key in ints:
+        value = body.get(key)
+        if value is not None:
+            setattr(params, key, check_int(value, key))
+    for key in _STR_PARAMS:
+        value = body.get(key)
+        if value is not None:
+            setattr(params, key, check_str(value, key))
+
+
+def stream_options_from_json(value: Any, target: chat_pb2.StreamOptions) -> None:
+    d = require_object(value, "stream_options")
+    include = d.get("include_usage")
+    if include is not None:
+        target.include_usage = check_bool(include, "stream_options.include_usage")
+    target.extra_json = split_extra(d, _STREAM_OPTIONS_KEYS)
+    target.SetInParent()
+
+
+def stream_options_to_json(options: chat_pb2.StreamOptions) -> JsonObject:
+    out: JsonObject = {}
+    if options.HasField("include_usage"):
+        out["include_usage"] = options.include_usage
+    return merge_extra(out, options.extra_json, _STREAM_OPTIONS_KEYS, "stream_options")
+
+
+def write_sampling(params: Any, out: JsonObject, floats: tuple[str, ...], ints: tuple[str, ...]) -> None:
+    for key in (*floats, *ints, "user"):
+        if params.HasField(key):
+            out[key] = getattr(params, key)
+
+
+# -- request --------------------------------------------------------------------------------------------------------
+
+
+def chat_params_from_json(body: Any) -> chat_pb2.ChatCompletionParams:
+    """Client (or SDK) request JSON -> params. `stream` is ignored (see `stream_requested`)."""
+    d = require_object(body, "")
+    model = d.get("model")
+    if model is None:
+        raise missing("model")
+    messages = d.get("messages")
+    if messages is None:
+        raise missing("messages")
+    params = chat_pb2.ChatCompletionParams(model=check_str(model, "model"))
+    for i, item in enumerate(require_list(messages, "messages")):
+        params.messages.append(message_from_json(item, f"messages[{i}]", require_role=True))
+    read_sampling(d, params, _FLOAT_PARAMS, _INT_PARAMS)
+    tools = d.get("tools")
+    if tools is not None:
+        for i, item in enumerate(require_list(tools, "tools")):
+            params.tools.append(tool_from_json(item, f"tools[{i}]"))
+    stream_options = d.get("stream_options")
+    if stream_options is not None:
+        stream_options_from_json(stream_options, params.stream_options)
+    metadata = d.get("metadata")
+    if metadata is not None:
+        for key, value in require_object(metadata, "metadata").items():
+            params.metadata[key] = check_str(value, join("metadata", key))
+    params.extra_json = split_extra(d, _PARAMS_KEYS, _PARAMS_DROP)
+    return params
+
+
+def chat_params_to_json(params: chat_pb2.ChatCompletionParams) -> JsonObject:
+    """Params -> upstream request JSON: never `user_id`, never `stream` (the caller adds it)."""
+    out: JsonObject = {
+        "model": params.model,
+        "messages": [message_to_json(m, f"messages[{i}]") for i, m in enumerate(params.messages)],
+    }
+    write_sampling(params, out, _FLOAT_PARAMS, _INT_PARAMS)
+    if params.tools:
+        out["tools"] = [tool_to_json(t, f"tools[{i}]") for i, t in enumerate(params.tools)]
+    if params.HasField("stream_options"):
+        out["stream_options"] = stream_options_to_json(params.stream_options)
+    if params.metadata:
+        out["metadata"] = dict(params.metadata)
+    return merge_extra(out, params.extra_json, _PARAMS_KEYS, "", _PARAMS_DROP)
+
+
+# -- responses --------------------------------------------------------------------------------------------------------
+
+
+def _finish_reason(d: JsonObject, path: str) -> str:
+    value = d.get("finish_reason")
+    return "" if value is None else check_str(value, join(path, "finish_reason"))
+
+
+def _logprobs_json(d: JsonObject) -> str:
+    value = d.get("logprobs")
+    return "" if value is None else dumps_text(value)
+
+
+def read_header(d: JsonObject, target: Any) -> None:
+    """id / created / model / system_fingerprint (and service_tier where the message has it)."""
+    for key in ("id", "model"):
+        value = d.get(key)
+        if value is not None:
+            setattr(target, key, check_str(value, key))
+    created = d.get("created")
+    if created is not None:
+        target.created = check_int(created, "created")
+    for key in ("system_fingerprint", "service_tier"):
+        value = d.get(key)
+        if value is not None and key in target.DESCRIPTOR.fields_by_name:
+            setattr(target, key, check_str(value, key))
+
+
+def header_to_json(message: Any, object_name: str) -> JsonObject:
+    return {"id": message.id, "object": object_name, "created": message.created, "model": message.model}
+
+
+def write_tail(message: Any, out: JsonObject) -> None:
+    for key in ("system_fingerprint", "service_tier"):
+        if key in message.DESCRIPTOR.fields_by_name and message.HasField(key):
+            out[key] = getattr(message, key)
+
+
+def _choices(d: JsonObject) -> list[Any]:
+    value = d.get("choices")
+    return [] if value is None else require_list(value, "choices")
+
+
+def chat_completion_from_json(d: Any) -> chat_pb2.ChatCompletion:
+    """Upstream response JSON -> ChatCompletion."""
+    body = require_object(d, "")
+    completion = chat_pb2.ChatCompletion()
+    read_header(body, completion)
+    for i, item in enumerate(_choices(body)):
+        path = f"choices[{i}]"
+        c = require_object(item, path)
+        choice = completion.choices.add(index=_index(c, path), finish_reason=_finish_reason(c, path))
+        choice.logprobs_json = _logprobs_json(c)
+        message = c.get("message")
+        if message is not None:
+            choice.message.CopyFrom(message_from_json(message, join(path, "message"), require_role=False))
+        choice.extra_json = split_extra(c, _CHOICE_KEYS)
+    usage = body.get("usage")
+    if usage is not None:
+        completion.usage.CopyFrom(usage_from_json(usage, "usage"))
+    completion.extra_json = split_extra(body, _RESPONSE_KEYS)
+    return completion
+
+
+def chat_completion_to_json(c: chat_pb2.ChatCompletion) -> JsonObject:
+    out = header_to_json(c, CHAT_COMPLETION_OBJECT)
+    choices = []
+    for i, choice in enumerate(c.choices):
+        path = f"choices[{i}]"
+        rendered: JsonObject = {
+            "index": choice.index,
+            "message": message_to_json(choice.message, join(path, "message")),
+            "logprobs": json_text_or_none(choice.logprobs_json, join(path, "logprobs_json")),
+            "finish_reason": choice.finish_reason or None,
+        }
+        choices.append(merge_extra(rendered, choice.extra_json, _CHOICE_KEYS, path))
+    out["choices"] = choices
+    if c.HasField("usage"):
+        out["usage"] = usage_to_json(c.usage, "usage")
+    write_tail(c, out)
+    return merge_extra(out, c.extra_json, _RESPONSE_KEYS, "")
+
+
+def chat_chunk_from_json(d: Any) -> chat_pb2.ChatCompletionChunk:
+    """One upstream stream event's JSON -> ChatCompletionChunk."""
+    body = require_object(d, "")
+    chunk = chat_pb2.ChatCompletionChunk()
+    read_header(body, chunk)
+    for i, item in enumerate(_choices(body)):
+        path = f"choices[{i}]"
+        c = require_object(item, path)
+        choice = chunk.choices.add(index=_index(c, path), finish_reason=_finish_reason(c, path))
+        choice.logprobs_json = _logprobs_json(c)
+        delta = c.get("delta")
+        if delta is not None:
+            choice.delta.CopyFrom(message_from_json(delta, join(path, "delta"), require_role=False))
+        choice.extra_json = split_extra(c, _CHOICE_KEYS)
+    usage = body.get("usage")
+    if usage is not None:
+        chunk.usage.CopyFrom(usage_from_json(usage, "usage"))
+    chunk.extra_json = split_extra(body, _RESPONSE_KEYS)
+    return chunk
+
+
+def chat_chunk_to_json(c: chat_pb2.ChatCompletionChunk) -> JsonObject:
+    out = header_to_json(c, CHAT_CHUNK_OBJECT)
+    choices = []
+    for i, choice in enumerate(c.choices):
+        path = f"choices[{i}]"
+        rendered: JsonObject = {
+            "index": choice.index,
+            "delta": message_to_json(choice.delta, join(path, "delta")),
+            "logprobs": json_text_or_none(choice.logprobs_json, join(path, "logprobs_json")),
+            "finish_reason": choice.finish_reason or None,
+        }
+        choices.append(merge_extra(rendered, choice.extra_json, _CHOICE_KEYS, path))
+    out["choices"] = choices
+    if c.HasField("usage"):
+        out["usage"] = usage_to_json(c.usage, "usage")
+    write_tail(c, out)
+    return merge_extra(out, c.extra_json, _RESPONSE_KEYS, "")
+
+
+def _index(c: JsonObject, path: str) -> int:
+    value = c.get("index")
+    return 0 if value is None else check_int(value, join(path, "index"))

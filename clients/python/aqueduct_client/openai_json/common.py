@@ -1,0 +1,279 @@
+"""Shared pieces of the OpenAI JSON <-> proto codec: the error type, exact JSON text handling, typed field
+readers that name the offending field, the extra_json split/merge, and the usage object."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import orjson
+from aqueduct.v1 import common_pb2
+
+JsonObject = dict[str, Any]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+# orjson parses integers outside 64 bits as floats (silently losing digits), so text holding an integer of 19+
+# digits goes through the stdlib parser, which keeps it exact. The scan maps digits to "0", "." and "e"/"E" to
+# themselves and the rest to " ", then looks for " " + 19 zeros: an integer part that long (a fraction's digits
+# follow a "." and never match). A regex over the raw text costs ~50 us per KB; this costs ~2.
+_SCAN_TABLE = bytes(48 if chr(c).isdigit() and c < 128 else c if c in b".eE" else 32 for c in range(256))
+_LONG_RUN = b" " + b"0" * 19
+_ZEROS = re.compile(rb"0*")
+
+
+def _has_long_int(raw: bytes) -> bool:
+    scanned = b" " + raw.translate(_SCAN_TABLE)
+    start = scanned.find(_LONG_RUN)
+    while start != -1:
+        end = _ZEROS.match(scanned, start + len(_LONG_RUN)).end()  # type: ignore[union-attr]
+        if end == len(scanned) or scanned[end] not in b".eE":
+            return True
+        start = scanned.find(_LONG_RUN, end)
+    return False
+
+
+class CodecError(ValueError):
+    """The JSON does not fit the OpenAI shape. `field` is the dotted path of the offending key (e.g.
+    `messages[2].role`), or None when the problem is the document as a whole; `message` names it too."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parses JSON text exactly (ints stay ints of any size, floats stay floats)."""
+    raw = data.encode() if isinstance(data, str) else bytes(data) if not isinstance(data, bytes) else data
+    try:
+        if not _has_long_int(raw):
+            return orjson.loads(raw)
+        value = json.loads(raw, parse_constant=_reject_constant)
+        # The stdlib accepts lone surrogate escapes ("\ud800") that orjson rejects and UTF-8 cannot carry.
+        json.dumps(value, ensure_ascii=False).encode()
+        return value
+    except (ValueError, RecursionError) as exc:
+        raise CodecError(f"The body is not valid JSON: {_short(exc)}") from None
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; falls back to the stdlib for integers orjson cannot encode (beyond 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def dumps_text(value: Any) -> str:
+    return dumps(value).decode()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+# -- paths and type checks ----------------------------------------------------------------------------------
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def type_error(field: str, expected: str, value: Any) -> CodecError:
+    return CodecError(f"Invalid type for '{field}': expected {expected}, but got {json_type(value)}.", field)
+
+
+def missing(field: str) -> CodecError:
+    return CodecError(f"Missing required parameter: '{field}'.", field)
+
+
+def require_object(value: Any, field: str) -> JsonObject:
+    if not isinstance(value, dict):
+        if not field:
+            raise CodecError(f"The body must be a JSON object, but got {json_type(value)}.")
+        raise type_error(field, "an object", value)
+    return value
+
+
+def require_list(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise type_error(field, "an array", value)
+    return value
+
+
+def check_str(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise type_error(field, "a string", value)
+    return value
+
+
+def check_int(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise type_error(field, "an integer", value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise CodecError(f"Invalid value for '{field}': integer out of range.", field)
+    return value
+
+
+def check_float(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise type_error(field, "a number", value)
+    return float(value)
+
+
+def check_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise type_error(field, "a boolean", value)
+    return value
+
+
+def required_str(d: Mapping[str, Any], key: str, path: str) -> str:
+    value = d.get(key)
+    if value is None:
+        raise missing(join(path, key))
+    return check_str(value, join(path, key))
+
+
+# -- extra_json -----------------------------------------------------------------------------------------------
+
+
+def is_placeholder(value: Any) -> bool:
+    """null, [] or {}: what a typed key may carry in extra_json to keep the round trip exact."""
+    return value is None or ((isinstance(value, (list, dict))) and not value)
+
+
+def split_extra(d: Mapping[str, Any], typed: frozenset[str], drop: frozenset[str] = frozenset()) -> str:
+    """The keys of `d` the proto does not model, as JSON object text ("" when there are none).
+
+    A typed key whose value is null / [] / {} is kept here too: the proto cannot tell it from absent, and
+    keeping the literal makes `to_json(from_json(x)) == x`. Keys in `drop` are neither typed nor kept."""
+    extra: JsonObject | None = None
+    for key, value in d.items():
+        if key in drop:
+            continue
+        # Inlined is_placeholder: this runs for every key of every request.
+        if key in typed and (value or (value is not None and not isinstance(value, (list, dict)))):
+            continue
+        if extra is None:
+            extra = {}
+        extra[key] = value
+    return dumps_text(extra) if extra else ""
+
+
+def merge_extra(
+    out: JsonObject, extra_json: str, typed: frozenset[str], path: str, drop: frozenset[str] = frozenset()
+) -> JsonObject:
+    """Adds the keys of `extra_json` to `out`. A typed key may appear there only as a null/[]/{} placeholder,
+    which yields to a typed value; any other typed key is a collision and an error."""
+    if not extra_json:
+        return out
+    field = join(path, "extra_json")
+    try:
+        extra = loads(extra_json)
+    except CodecError:
+        raise CodecError(f"Invalid value for '{field}': not valid JSON.", field) from None
+    if not isinstance(extra, dict):
+        raise CodecError(f"Invalid value for '{field}': expected a JSON object.", field)
+    for key, value in extra.items():
+        if key in drop:
+            continue
+        if key in typed:
+            if not is_placeholder(value):
+                raise CodecError(
+                    f"Invalid value for '{field}': key '{key}' is a typed field and may not be set in extra_json.",
+                    join(path, key),
+                )
+            if key in out:
+                continue
+        out[key] = value
+    return out
+
+
+def json_text_or_none(text: str, field: str) -> Any:
+    """A `*_json` field rendered back: "" is null."""
+    if not text:
+        return None
+    try:
+        return loads(text)
+    except CodecError:
+        raise CodecError(f"Invalid value for '{field}': not valid JSON.", field) from None
+
+
+# -- usage ------------------------------------------------------------------------------------------------------
+
+_USAGE_KEYS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+
+
+def _opt_count(d: Mapping[str, Any], key: str, path: str) -> int:
+    value = d.get(key)
+    return 0 if value is None else check_int(value, join(path, key))
+
+
+def usage_from_json(value: Any, path: str) -> common_pb2.TokenUsage:
+    d = require_object(value, path)
+    return common_pb2.TokenUsage(
+        prompt_tokens=_opt_count(d, "prompt_tokens", path),
+        completion_tokens=_opt_count(d, "completion_tokens", path),
+        total_tokens=_opt_count(d, "total_tokens", path),
+        extra_json=split_extra(d, _USAGE_KEYS),
+    )
+
+
+def usage_to_json(usage: common_pb2.TokenUsage, path: str, *, with_completion: bool = True) -> JsonObject:
+    """OpenAI's usage object. `estimated` is Aqueduct-internal and never rendered. Embeddings usage has no
+    completion_tokens (`with_completion=False`) unless it is non-zero."""
+    out: JsonObject = {"prompt_tokens": usage.prompt_tokens}
+    if with_completion or usage.completion_tokens:
+        out["completion_tokens"] = usage.completion_tokens
+    out["total_tokens"] = usage.total_tokens
+    return merge_extra(out, usage.extra_json, _USAGE_KEYS, path)
+
+
+# -- prompts and inputs (legacy completions, embeddings) ----------------------------------------------------------
+
+
+def classify_prompt(value: Any, field: str) -> tuple[str, str | list[str]]:
+    """A prompt/input union: ("text", s), ("texts", [s, ...]) or ("tokens_json", json text of the int arrays)."""
+    if isinstance(value, str):
+        return "text", value
+    items = require_list(value, field)
+    if all(isinstance(item, str) for item in items):
+        return "texts", items
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in items):
+        for i, item in enumerate(items):
+            check_int(item, f"{field}[{i}]")
+        return "tokens_json", dumps_text(items)
+    for i, item in enumerate(items):
+        if not isinstance(item, list):
+            raise type_error(f"{field}[{i}]", "a string, an integer or an array of integers", item)
+        for j, token in enumerate(item):
+            check_int(token, f"{field}[{i}][{j}]")
+    return "tokens_json", dumps_text(items)

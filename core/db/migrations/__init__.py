@@ -1,0 +1,1 @@
+"""Alembic environment and revisions (a package so they ship with core)."""

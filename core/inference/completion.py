@@ -1,0 +1,92 @@
+"""Legacy text completions: the same flow as chat, with a prompt instead of messages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aqueduct.v1 import completion_pb2
+from aqueduct_client.openai_json import completion_from_json, completion_params_to_json
+
+from core.inference.caller import Caller
+from core.inference.pipeline import (
+    InferenceDeps,
+    Metered,
+    ask_for_stream_usage,
+    decode_upstream,
+    ensure_usage,
+    upstream_body,
+)
+from core.inference.stream_pump import StreamPump
+from core.inference.stream_usage import StreamUsage
+from core.inference.token_estimate import estimate_prompt_tokens, estimate_text_tokens
+from core.providers.base import JSONObject
+
+ENDPOINT = "completion"
+
+Emit = Callable[[list[completion_pb2.Completion]], Awaitable[None]]
+
+
+class CompletionInference:
+    def __init__(self, deps: InferenceDeps) -> None:
+        self._deps = deps
+
+    async def create(self, params: completion_pb2.CompletionParams, caller: Caller) -> completion_pb2.Completion:
+        with Metered(self._deps.meter(caller, _end_user(params))) as meter:
+            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            body = upstream_body(completion_params_to_json, params)
+            response = await provider.completion(body, request_id=caller.request_id)
+            tokens_in, tokens_out, estimated = ensure_usage(
+                response,
+                lambda: estimate_prompt_tokens(body.get("prompt")),
+                lambda: estimate_text_tokens(_choices_text(response)),
+            )
+            completion = decode_upstream(completion_from_json, response)
+            if estimated:
+                completion.usage.estimated = True
+            meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
+            return completion
+
+    async def stream(
+        self,
+        params: completion_pb2.CompletionParams,
+        caller: Caller,
+        *,
+        on_accepted: Callable[[], Awaitable[None]],
+        emit: Emit,
+    ) -> None:
+        """Same contract as ChatInference.stream."""
+        with Metered(self._deps.meter(caller, _end_user(params))) as meter:
+            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            body = upstream_body(completion_params_to_json, params)
+            ask_for_stream_usage(body)
+            usage = StreamUsage(
+                client_wants_usage=params.HasField("stream_options") and params.stream_options.include_usage,
+                input_estimate=estimate_prompt_tokens(body.get("prompt")),
+                output_text=_choices_text,
+            )
+            pump = StreamPump(
+                usage=usage,
+                meter=meter,
+                convert=lambda event: decode_upstream(completion_from_json, event),
+                mark_estimated=_mark_estimated,
+                emit=emit,
+                max_batch=self._deps.max_chunks_per_message,
+            )
+            upstream = await provider.stream_completion(body, request_id=caller.request_id)
+            await pump.run(upstream, on_accepted)
+
+
+def _end_user(params: completion_pb2.CompletionParams) -> str | None:
+    return params.user_id if params.HasField("user_id") else None
+
+
+def _mark_estimated(chunk: completion_pb2.Completion) -> None:
+    chunk.usage.estimated = True
+
+
+def _choices_text(response: JSONObject) -> str:
+    choices: Any = response.get("choices")
+    if not isinstance(choices, list):
+        return ""
+    return "".join(c["text"] for c in choices if isinstance(c, dict) and isinstance(c.get("text"), str))

@@ -1,0 +1,120 @@
+"""The steps every inference request shares: route to a deployment, meter it, decode the upstream's JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
+
+from aqueduct_client.openai_json import CodecError
+
+from core.errors import InvalidRequest
+from core.inference.caller import Caller
+from core.inference.outcome import outcome_of
+from core.inference.usage_meter import UsageMeter
+from core.providers.base import JSONObject, Provider, ProviderLookup
+from core.providers.upstream_errors import malformed
+from core.routing.deployment import Deployment
+from core.routing.registry import ModelRegistry
+from core.usage.events import UsageSink
+
+T = TypeVar("T")
+
+# Settings.stream_max_chunks_per_message's default, for callers that build InferenceDeps by hand (tests).
+DEFAULT_MAX_CHUNKS_PER_MESSAGE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceDeps:
+    registry: ModelRegistry
+    providers: ProviderLookup
+    usage: UsageSink
+    max_chunks_per_message: int = DEFAULT_MAX_CHUNKS_PER_MESSAGE
+
+    def meter(self, caller: Caller, end_user_id: str | None) -> UsageMeter:
+        return UsageMeter(self.usage, caller, end_user_id=end_user_id)
+
+    def route(self, model: str, endpoint: str, meter: UsageMeter) -> tuple[Deployment, Provider]:
+        """Resolves the model (name or alias) for `endpoint` and picks the deployment to call."""
+        if not model:
+            raise InvalidRequest("You must provide a model parameter.", field="model")
+        group = self.registry.resolve(model)
+        group.require_endpoint(endpoint)
+        meter.model = group.name
+        deployment = self.registry.pick(group)
+        meter.deployment = deployment.upstream_model
+        return deployment, self.providers.get(deployment)
+
+
+class Metered:
+    """`with Metered(meter):` records the request's one usage event however the block ends: 200, the
+    error's status, or 499 when the task is cancelled (the cancellation still propagates)."""
+
+    def __init__(self, meter: UsageMeter) -> None:
+        self._meter = meter
+
+    def __enter__(self) -> UsageMeter:
+        return self._meter
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is None:
+            self._meter.finish(200)
+        else:
+            status, message = outcome_of(exc)
+            self._meter.finish(status, message)
+
+
+def upstream_body(encode: Callable[[T], JSONObject], params: T) -> JSONObject:
+    """Params -> upstream JSON. The Aqueduct end-user id is usage attribution only and never leaves."""
+    try:
+        body = encode(params)
+    except CodecError as exc:
+        raise InvalidRequest(exc.message, field=exc.field) from None
+    body.pop("user_id", None)
+    return body
+
+
+def ask_for_stream_usage(body: JSONObject) -> None:
+    """Streams always ask the upstream for usage so tokens can be recorded; the client's own
+    stream_options keys are kept."""
+    body["stream"] = True
+    options = body.get("stream_options")
+    body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+
+
+def decode_upstream(decode: Callable[[JSONObject], T], data: JSONObject) -> T:
+    """Upstream JSON -> proto; JSON that does not fit OpenAI's shape is the upstream's fault (502)."""
+    try:
+        return decode(data)
+    except CodecError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        raise malformed(f"response{where}") from None
+
+
+def ensure_usage(
+    response: JSONObject,
+    estimate_input: Callable[[], int],
+    estimate_output: Callable[[], int],
+    *,
+    with_output: bool = True,
+) -> tuple[int, int, bool]:
+    """(input, output, estimated). Writes an estimated usage object into `response` when the upstream sent
+    none, so the client always gets usage."""
+    usage = response.get("usage")
+    if isinstance(usage, dict):
+        return _count(usage, "prompt_tokens"), _count(usage, "completion_tokens"), False
+    prompt = estimate_input()
+    completion = estimate_output() if with_output else 0
+    estimated: JSONObject = {"prompt_tokens": prompt, "total_tokens": prompt + completion}
+    if with_output:
+        estimated["completion_tokens"] = completion
+    response["usage"] = estimated
+    return prompt, completion, True
+
+
+def _count(usage: JSONObject, key: str) -> int:
+    value = usage.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

@@ -1,0 +1,67 @@
+"""Collects what one request consumed and hands exactly one UsageEvent to the sink when it ends."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from core.inference.caller import Caller
+from core.usage.events import UsageEvent, UsageSink
+
+
+class UsageMeter:
+    def __init__(self, sink: UsageSink, caller: Caller, *, end_user_id: str | None) -> None:
+        self._sink = sink
+        self._caller = caller
+        self._end_user_id = end_user_id
+        self._created_at = datetime.now(UTC)
+        self._started = time.perf_counter()
+        self._recorded = False
+        self.model: str | None = None
+        self.deployment: str | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.estimated = False
+        self.ttft_ms: float | None = None
+
+    def mark_first_token(self) -> None:
+        if self.ttft_ms is None:
+            self.ttft_ms = (time.perf_counter() - self._started) * 1000
+
+    def set_tokens(self, input_tokens: int, output_tokens: int, *, estimated: bool) -> None:
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.estimated = estimated
+
+    def finish(self, status: int, error_message: str | None = None) -> None:
+        """Records the event; later calls are ignored so every request yields exactly one."""
+        if self._recorded:
+            return
+        self._recorded = True
+        principal = self._caller.principal
+        request = self._caller.request
+        self._sink.record(
+            UsageEvent(
+                request_id=request.request_id,
+                created_at=self._created_at,
+                token_id=principal.token_id,
+                user_id=principal.user_id,
+                org_id=principal.org_id,
+                team_id=principal.team_id,
+                service_account_id=principal.service_account_id,
+                end_user_id=self._end_user_id,
+                model=self.model,
+                deployment=self.deployment,
+                endpoint_method=request.endpoint_method,
+                endpoint_path=request.endpoint_path,
+                status=status,
+                input_tokens=self.input_tokens,
+                output_tokens=self.output_tokens,
+                tokens_estimated=self.estimated,
+                latency_ms=(time.perf_counter() - self._started) * 1000,
+                ttft_ms=self.ttft_ms,
+                user_agent=request.user_agent,
+                client_addr=request.client_addr,
+                error_message=error_message,
+            )
+        )

@@ -1,0 +1,118 @@
+"""Turning upstream HTTP failures into domain errors (core.errors) that are safe to show the caller."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import httpx2
+import orjson
+
+from core.errors import AqueductError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+
+# Status for an upstream that answered with something that is not the protocol (bad JSON, bad SSE).
+BAD_GATEWAY = 502
+# An error body larger than this is not an OpenAI error object; only its head is read.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+
+
+def scrub(text: str, secrets: tuple[str | None, ...]) -> str:
+    """Removes credentials an upstream may echo back ("Incorrect API key provided: sk-...")."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+def parse_retry_after(headers: httpx2.Headers) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_from_status(
+    status: int, body: bytes, headers: httpx2.Headers, secrets: tuple[str | None, ...]
+) -> UpstreamError:
+    """An upstream HTTP error with its own message/type/code/param when the body is OpenAI-shaped."""
+    message = f"The upstream returned HTTP {status}."
+    err_type = err_code = err_param = None
+    try:
+        parsed: Any = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        err = parsed.get("error", parsed)
+        if isinstance(err, dict):
+            message = _str_or(err.get("message"), None) or message
+            err_type = _str_or(err.get("type"), None)
+            err_code = _str_or(err.get("code"), None)
+            err_param = _str_or(err.get("param"), None)
+        elif isinstance(err, str) and err:
+            message = err  # e.g. {"error": "model not loaded"} from simpler servers
+    return UpstreamError(
+        scrub(message, secrets),
+        upstream_status=status,
+        upstream_type=err_type,
+        upstream_code=scrub(err_code, secrets) if err_code else None,
+        upstream_param=err_param,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def error_from_event(error: Any, secrets: tuple[str | None, ...]) -> UpstreamError:
+    """An in-band `data: {"error": {...}}` event (vLLM, OpenAI) after the stream started."""
+    status = BAD_GATEWAY
+    if isinstance(error, dict):
+        code = error.get("code")
+        if isinstance(code, int) and 400 <= code <= 599:
+            status = code
+        message = _str_or(error.get("message"), None) or "The upstream reported an error mid-stream."
+        return UpstreamError(
+            scrub(message, secrets),
+            upstream_status=status,
+            upstream_type=_str_or(error.get("type"), None),
+            upstream_code=_str_or(code, None),
+            upstream_param=_str_or(error.get("param"), None),
+        )
+    message = error if isinstance(error, str) and error else "The upstream reported an error mid-stream."
+    return UpstreamError(scrub(message, secrets), upstream_status=status)
+
+
+def malformed(what: str) -> UpstreamError:
+    return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
+
+
+def error_from_transport(exc: httpx2.HTTPError, model: str) -> AqueductError:
+    """Timeouts, refused or reset connections. The message names the public model, never the upstream URL."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return UpstreamTimeout(f"The upstream for model `{model}` timed out.")
+    if isinstance(exc, httpx2.NetworkError | httpx2.RemoteProtocolError):
+        return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable (connection failed).")
+    if isinstance(exc, httpx2.DecodingError):
+        return malformed("response encoding")
+    return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable.")
+
+
+def _str_or(value: Any, default: str | None) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return default

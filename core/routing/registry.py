@@ -1,0 +1,118 @@
+"""The configured models: canonical names, aliases and the deployments behind each name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import InvalidRequest, ModelNotFound
+from core.routing.deployment import Deployment
+from core.routing.selection import DeploymentSelector, WeightedShuffle
+from core.settings import ModelMode, Settings
+
+# What each inference endpoint accepts. Completion endpoints also take chat models because self-hosted
+# servers (vLLM, llama.cpp) serve /v1/completions for every model they load.
+ENDPOINT_MODES: dict[str, frozenset[str]] = {
+    "chat": frozenset({"chat"}),
+    "completion": frozenset({"completion", "chat"}),
+    "embedding": frozenset({"embedding"}),
+}
+_ENDPOINT_LABELS = {
+    "chat": "the chat completions endpoint",
+    "completion": "the completions endpoint",
+    "embedding": "the embeddings endpoint",
+}
+_MODE_LABELS = {
+    "chat": "a chat model",
+    "completion": "a completion model",
+    "embedding": "an embedding model",
+    "audio_speech": "a speech model",
+    "image_generation": "an image generation model",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelGroup:
+    """A public model name and every deployment that serves it."""
+
+    name: str
+    mode: ModelMode
+    aliases: tuple[str, ...]
+    deployments: tuple[Deployment, ...]
+    created: int  # unix seconds; model_info.created when configured, else 0 (replicas must agree)
+    owned_by: str
+
+    def require_endpoint(self, endpoint: str) -> None:
+        """Raises InvalidRequest (field `model`) when this model cannot serve `endpoint`."""
+        if self.mode not in ENDPOINT_MODES[endpoint]:
+            raise InvalidRequest(
+                f"The model `{self.name}` is {_MODE_LABELS[self.mode]} and cannot be used with "
+                f"{_ENDPOINT_LABELS[endpoint]}.",
+                field="model",
+            )
+
+
+def model_not_found(name: str) -> ModelNotFound:
+    return ModelNotFound(f"The model `{name}` does not exist or you do not have access to it.", field="model")
+
+
+class ModelRegistry:
+    """Immutable after construction, so it is shared freely between requests."""
+
+    def __init__(self, groups: Sequence[ModelGroup], selector: DeploymentSelector | None = None) -> None:
+        self._groups = {g.name: g for g in groups}
+        self._by_name = dict(self._groups)
+        for group in groups:
+            for alias in group.aliases:
+                self._by_name.setdefault(alias, group)
+        self._sorted = sorted(groups, key=lambda g: g.name)
+        self.selector: DeploymentSelector = selector or WeightedShuffle()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, selector: DeploymentSelector | None = None) -> ModelRegistry:
+        """Groups `model_list` entries by model_name (order of first appearance kept); aliases and mode come
+        from the first entry that sets them. Settings already validated providers and alias clashes."""
+        members: dict[str, list[Deployment]] = {}
+        for index, entry in enumerate(settings.model_list):
+            members.setdefault(entry.model_name, []).append(Deployment.from_config(index, entry, settings))
+        groups = [_group(name, deployments) for name, deployments in members.items()]
+        return cls(groups, selector)
+
+    def resolve(self, name_or_alias: str) -> ModelGroup:
+        group = self._by_name.get(name_or_alias)
+        if group is None:
+            raise model_not_found(name_or_alias)
+        return group
+
+    def list_models(self) -> list[ModelGroup]:
+        """Every model group, sorted by name."""
+        return list(self._sorted)
+
+    @property
+    def deployments(self) -> list[Deployment]:
+        return [d for g in self._sorted for d in g.deployments]
+
+    def pick(self, group: ModelGroup) -> Deployment:
+        """The deployment to try first for one request."""
+        return self.selector.order(group.deployments)[0]
+
+
+def _group(name: str, deployments: list[Deployment]) -> ModelGroup:
+    aliases: list[str] = []
+    for dep in deployments:
+        for alias in dep.config.model_info.aliases:
+            if alias not in aliases:
+                aliases.append(alias)
+    first = deployments[0].config.model_info
+    extra: dict[str, Any] = first.model_extra or {}
+    created = extra.get("created")
+    owned_by = extra.get("owned_by")
+    return ModelGroup(
+        name=name,
+        mode=first.mode,
+        aliases=tuple(aliases),
+        deployments=tuple(deployments),
+        created=created if isinstance(created, int) else 0,
+        owned_by=owned_by if isinstance(owned_by, str) and owned_by else "aqueduct",
+    )

@@ -1,0 +1,74 @@
+"""Wiring of the inference path: registry, provider adapters and the four inference servicers.
+
+core/server.py awaits `add_inference_services(server, settings, usage)` and awaits `runtime.aclose()` after
+the server stopped, which closes the upstream HTTP connection pools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from aqueduct.v1 import (
+    chat_service_pb2_grpc,
+    completion_service_pb2_grpc,
+    embedding_service_pb2_grpc,
+    model_service_pb2_grpc,
+)
+
+from core.inference.chat import ChatInference
+from core.inference.completion import CompletionInference
+from core.inference.embedding import EmbeddingInference
+from core.inference.model_catalog import ModelCatalog
+from core.inference.pipeline import InferenceDeps
+from core.providers.pool import ProviderPool
+from core.routing.registry import ModelRegistry
+from core.services.chat import ChatServicer
+from core.services.completion import CompletionServicer
+from core.services.embedding import EmbeddingServicer
+from core.services.model import ModelServicer
+from core.settings import Settings
+from core.usage.events import UsageSink
+
+INFERENCE_SERVICE_NAMES = (
+    "aqueduct.v1.ChatService",
+    "aqueduct.v1.CompletionService",
+    "aqueduct.v1.EmbeddingService",
+    "aqueduct.v1.ModelService",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceRuntime:
+    registry: ModelRegistry
+    providers: ProviderPool
+    deps: InferenceDeps
+
+    async def aclose(self) -> None:
+        await self.providers.aclose()
+
+
+def build_inference(settings: Settings, usage: UsageSink) -> InferenceRuntime:
+    registry = ModelRegistry.from_settings(settings)
+    providers = ProviderPool.build(registry.deployments, settings)
+    deps = InferenceDeps(
+        registry=registry,
+        providers=providers,
+        usage=usage,
+        max_chunks_per_message=settings.stream_max_chunks_per_message,
+    )
+    return InferenceRuntime(registry=registry, providers=providers, deps=deps)
+
+
+async def add_inference_services(server: grpc.aio.Server, settings: Settings, usage: UsageSink) -> InferenceRuntime:
+    """Registers ChatService, CompletionService, EmbeddingService and ModelService on `server`."""
+    runtime = build_inference(settings, usage)
+    deps = runtime.deps
+    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(ChatInference(deps)), server)
+    completion_service_pb2_grpc.add_CompletionServiceServicer_to_server(
+        CompletionServicer(CompletionInference(deps)), server
+    )
+    embedding_service_pb2_grpc.add_EmbeddingServiceServicer_to_server(
+        EmbeddingServicer(EmbeddingInference(deps)), server
+    )
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(ModelCatalog(runtime.registry)), server)
+    return runtime

@@ -1,0 +1,59 @@
+"""The façade's one gRPC channel to core and the stubs over it. Created in the app's lifespan (on the serving
+event loop) and closed when the app stops; never one channel per request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import grpc
+from aqueduct.v1 import (
+    chat_service_pb2_grpc,
+    completion_service_pb2_grpc,
+    embedding_service_pb2_grpc,
+    model_service_pb2_grpc,
+)
+from grpc_health.v1 import health_pb2
+
+from .settings import FacadeSettings
+
+if TYPE_CHECKING:
+    from aqueduct.v1.chat_service_pb2_grpc import ChatServiceAsyncStub
+    from aqueduct.v1.completion_service_pb2_grpc import CompletionServiceAsyncStub
+    from aqueduct.v1.embedding_service_pb2_grpc import EmbeddingServiceAsyncStub
+    from aqueduct.v1.model_service_pb2_grpc import ModelServiceAsyncStub
+
+
+class CoreClient:
+    def __init__(self, target: str, settings: FacadeSettings) -> None:
+        self.target = target
+        self._settings = settings
+        self._channel: grpc.aio.Channel | None = None
+
+    async def open(self) -> None:
+        limit = self._settings.max_grpc_message_bytes
+        channel = grpc.aio.insecure_channel(
+            self.target,
+            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+        )
+        self._channel = channel
+        self.chat: ChatServiceAsyncStub = chat_service_pb2_grpc.ChatServiceStub(channel)
+        self.completions: CompletionServiceAsyncStub = completion_service_pb2_grpc.CompletionServiceStub(channel)
+        self.embeddings: EmbeddingServiceAsyncStub = embedding_service_pb2_grpc.EmbeddingServiceStub(channel)
+        self.models: ModelServiceAsyncStub = model_service_pb2_grpc.ModelServiceStub(channel)
+        # The health stub's type stubs lack the async Check, so the method is bound directly.
+        self.health_check: grpc.aio.UnaryUnaryMultiCallable[
+            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+        ] = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._channel is not None

@@ -1,0 +1,55 @@
+"""The per-request facts the façade forwards to core as gRPC metadata.
+
+The key strings are part of the wire contract between façade and core; they are copied from
+core/request_context.py on purpose, because the façade must not import core."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+AUTHORIZATION = "authorization"
+REQUEST_ID = "x-request-id"
+USER_AGENT = "x-aqueduct-user-agent"
+CLIENT_ADDR = "x-aqueduct-client-addr"
+ENDPOINT = "x-aqueduct-endpoint"
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """The request id (echoed to the client as x-request-id) and the metadata for the core call."""
+
+    request_id: str
+    metadata: Metadata
+
+
+def _usable(value: str) -> bool:
+    # gRPC metadata values must be printable ASCII; anything else would fail the call itself.
+    return value.isascii() and value.isprintable()
+
+
+def request_id_of(request: Request, max_length: int) -> str:
+    given = request.headers.get(REQUEST_ID)
+    if given and len(given) <= max_length and _usable(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def forwarded(request: Request, endpoint: str, max_request_id_length: int) -> Forwarded:
+    """`endpoint` is always the /v1 form ("POST /v1/chat/completions"), whichever path the client used."""
+    request_id = request_id_of(request, max_request_id_length)
+    metadata: list[tuple[str, str]] = [(REQUEST_ID, request_id), (ENDPOINT, endpoint)]
+    headers = request.headers
+    authorization = headers.get(AUTHORIZATION)
+    if authorization and _usable(authorization):
+        metadata.append((AUTHORIZATION, authorization))
+    user_agent = headers.get("user-agent")
+    if user_agent and _usable(user_agent):
+        metadata.append((USER_AGENT, user_agent))
+    if request.client is not None:
+        metadata.append((CLIENT_ADDR, request.client.host))
+    return Forwarded(request_id, tuple(metadata))

@@ -1,0 +1,31 @@
+"""GET /health: 200 once core answers grpc.health.v1 Check (service "") with SERVING, else 503 JSON."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import OpenAIError
+from ..responses import json_response
+from ._common import RouteDeps, both_paths
+
+
+def routes(deps: RouteDeps) -> list[Route]:
+    async def health(request: Request) -> Response:
+        try:
+            answer = await deps.core.health_check(
+                health_pb2.HealthCheckRequest(service=""), timeout=deps.settings.health_check_timeout_seconds
+            )
+        except grpc.aio.AioRpcError as exc:
+            reason = f"core is not reachable ({exc.code().name})"
+        else:
+            if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                return json_response({"status": "ok"})
+            reason = f"core is {health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)}"
+        error = OpenAIError(503, reason, "server_error")
+        return json_response({"status": "unavailable", **error.body()}, 503)
+
+    return [Route(path, health, methods=["GET"]) for path in both_paths("/health")]

@@ -1,0 +1,19 @@
+"""The façade's own knobs. The façade holds no state and reads no config file: the CLI passes these in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FacadeSettings:
+    # An SSE comment (": keepalive") is sent after this many seconds without a chunk, so proxies and clients
+    # do not time out a stream whose model is thinking. Also how long the first chunk may take before the
+    # response headers are committed (errors up to then are ordinary HTTP errors).
+    stream_keepalive_seconds: float = 15.0
+    # Deadline of the grpc.health.v1 Check behind GET /health.
+    health_check_timeout_seconds: float = 2.0
+    # Largest gRPC message the façade sends to / accepts from core (image-laden requests, embedding batches).
+    max_grpc_message_bytes: int = 64 * 1024 * 1024
+    # Longest client-supplied x-request-id that is forwarded as is; longer (or non-printable) ones are replaced.
+    max_request_id_length: int = 128

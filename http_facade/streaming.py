@@ -1,0 +1,147 @@
+"""gRPC server stream -> Server-Sent Events (DESIGN.md §5).
+
+Each chunk of each gRPC message becomes one `data: <json>` event (a message's events go out in one write),
+then `data: [DONE]`. Headers are committed only once core has sent its initial metadata (the upstream
+accepted the request) and the first message arrived or `stream_keepalive_seconds` passed, so failures before
+the first chunk are ordinary HTTP errors: a trailers-only error can land just after the (empty) initial
+metadata, and waiting for the first read is what catches it. After that an error is one in-band
+`data: {"error": ...}` event, then the stream closes. Silence gets `: keepalive` comments. A client
+disconnect cancels the gRPC call at once (a watcher listens for http.disconnect), so core stops the upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from aqueduct_client.openai_json import CodecError, dumps
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from .errors import OpenAIError, from_rpc_error, server_error
+
+log = logging.getLogger("aqueduct.facade.streaming")
+
+DONE_EVENT = b"data: [DONE]\n\n"
+KEEPALIVE_EVENT = b": keepalive\n\n"
+SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no"}
+
+Render = Callable[[Any], Iterable[Mapping[str, Any]]]
+StreamCall = grpc.aio.UnaryStreamCall[Any, Any]
+
+
+def data_event(payload: Any) -> bytes:
+    return b"data: " + dumps(payload) + b"\n\n"
+
+
+def events(objects: Iterable[Any]) -> bytes:
+    """One gRPC message's chunks as consecutive events, for a single write."""
+    return b"".join(b"data: " + dumps(obj) + b"\n\n" for obj in objects)
+
+
+def error_event(error: OpenAIError) -> bytes:
+    return data_event(error.body())
+
+
+@dataclass(slots=True)
+class StreamStart:
+    """How the stream began: the first message (or grpc.aio.EOF) if it came in time, else the pending read."""
+
+    first: Any = None
+    pending: asyncio.Future[Any] | None = None
+
+
+async def start_stream(call: StreamCall, first_chunk_wait_seconds: float) -> StreamStart:
+    """Waits for initial metadata and (briefly) the first message. Raises grpc.aio.AioRpcError when the call
+    failed before its first message; the caller answers with a normal HTTP error. Cancels the call if it is
+    itself cancelled."""
+    try:
+        await call.initial_metadata()
+        read = asyncio.ensure_future(call.read())
+        done, _ = await asyncio.wait({read}, timeout=first_chunk_wait_seconds)
+        if done:
+            return StreamStart(first=read.result())
+        return StreamStart(pending=read)
+    except BaseException:
+        call.cancel()
+        raise
+
+
+class SSEResponse(Response):
+    """Streams `call` as SSE. `render` turns one gRPC message into the JSON objects of its events."""
+
+    def __init__(
+        self,
+        call: StreamCall,
+        start: StreamStart,
+        render: Render,
+        *,
+        keepalive_seconds: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=200, headers={**SSE_HEADERS, **(headers or {})})
+        # Response adds content-length: 0 for an empty body; a stream has none (chunked transfer).
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self._call = call
+        self._start = start
+        self._render = render
+        self._keepalive = keepalive_seconds
+        self._disconnected = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.ensure_future(self._watch_disconnect(receive))
+        pending = self._start.pending
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            message = self._start.first if pending is None else None
+            while True:
+                if message is None:
+                    assert pending is not None
+                    message = await self._next(pending, send)
+                    pending = None
+                if message is grpc.aio.EOF:
+                    break
+                await send({"type": "http.response.body", "body": events(self._render(message)), "more_body": True})
+                message = None
+                pending = asyncio.ensure_future(self._call.read())
+            await send({"type": "http.response.body", "body": DONE_EVENT, "more_body": False})
+        except grpc.aio.AioRpcError as exc:
+            await self._fail(send, from_rpc_error(exc))
+        except CodecError as exc:
+            log.error("core sent a chunk that cannot be rendered: %s", exc.message)
+            await self._fail(send, server_error())
+        except asyncio.CancelledError:
+            # Reading a call we cancelled (client went away) raises CancelledError; that ends the response
+            # quietly. Our own task being cancelled (shutdown) propagates.
+            task = asyncio.current_task()
+            if not self._disconnected or (task is not None and task.cancelling()):
+                raise
+        finally:
+            watcher.cancel()
+            if pending is not None:
+                pending.cancel()
+            self._call.cancel()
+
+    async def _next(self, pending: asyncio.Future[Any], send: Send) -> Any:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=self._keepalive)
+            if done:
+                return pending.result()
+            await send({"type": "http.response.body", "body": KEEPALIVE_EVENT, "more_body": True})
+
+    async def _fail(self, send: Send, error: OpenAIError) -> None:
+        if self._disconnected:
+            return
+        await send({"type": "http.response.body", "body": error_event(error), "more_body": False})
+
+    async def _watch_disconnect(self, receive: Receive) -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                self._disconnected = True
+                self._call.cancel()
+                return

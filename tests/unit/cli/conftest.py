@@ -1,0 +1,36 @@
+"""A fake AdminService stub for running CLI verbs without a channel: it records requests and replays
+canned responses (one per call, in order)."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Any
+
+import pytest
+
+
+class FakeAdmin:
+    def __init__(self) -> None:
+        self.requests: dict[str, list[Any]] = defaultdict(list)
+        self._responses: dict[str, deque[Any]] = defaultdict(deque)
+
+    def will_return(self, method: str, *responses: Any) -> None:
+        self._responses[method].extend(responses)
+
+    def __getattr__(self, method: str) -> Any:
+        if not method[:1].isupper():
+            raise AttributeError(method)
+
+        def call(request: Any) -> Any:
+            self.requests[method].append(request)
+            response = self._responses[method].popleft()
+            if isinstance(response, BaseException):
+                raise response
+            return response
+
+        return call
+
+
+@pytest.fixture
+def fake_admin() -> FakeAdmin:
+    return FakeAdmin()

@@ -1,0 +1,69 @@
+"""Table and JSON rendering, and proto -> row conversion; no sockets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from aqueduct.v1 import tenancy_pb2
+from aqueduct_client.cli._output import Row, render_json, render_table, timestamp_to_iso
+from aqueduct_client.cli._resources import TOKEN_COLUMNS, token_row, user_row
+from google.protobuf.timestamp_pb2 import Timestamp
+
+
+def ts(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def test_table_is_aligned_with_upper_case_headers() -> None:
+    rows: list[Row] = [
+        {"name": "acme", "id": "org_1", "admin": True},
+        {"name": "a-much-longer-name", "id": None, "admin": False},
+    ]
+    lines = render_table(rows, ["name", "id", "admin"]).splitlines()
+    assert lines[0].split() == ["NAME", "ID", "ADMIN"]
+    assert lines[1].split() == ["acme", "org_1", "yes"]
+    assert lines[2].split() == ["a-much-longer-name", "-", "no"]
+    # Every column starts at the same offset on every line.
+    id_offset = lines[0].index("ID")
+    assert lines[1][id_offset:].startswith("org_1")
+    assert lines[2][id_offset:].startswith("-")
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_empty_table_is_just_the_header() -> None:
+    assert render_table([], ["name", "id"]) == "NAME  ID"
+
+
+def test_json_is_an_array_of_objects() -> None:
+    assert json.loads(render_json([{"a": 1, "b": None}])) == [{"a": 1, "b": None}]
+    assert json.loads(render_json([])) == []
+
+
+def test_timestamps_are_iso_utc_with_z() -> None:
+    assert timestamp_to_iso(ts(datetime(2026, 11, 26, 6, 20, tzinfo=UTC))) == "2026-11-26T06:20:00Z"
+    assert timestamp_to_iso(ts(datetime(2026, 11, 26, 6, 20, 0, 500, tzinfo=UTC))) == "2026-11-26T06:20:00.000500Z"
+
+
+def test_token_row_has_snake_case_keys_and_null_for_never_expiring() -> None:
+    token = tenancy_pb2.Token(
+        id="tok_1",
+        name="ci",
+        preview="sk-abc...xyz",
+        user_email="a@x.io",
+        create_time=ts(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+    )
+    row = token_row(token)
+    assert set(row) == set(TOKEN_COLUMNS)
+    assert row["expire_time"] is None
+    assert row["service_account"] is None
+    assert row["create_time"] == "2026-01-02T03:04:05Z"
+    token.expire_time.CopyFrom(ts(datetime(2027, 1, 1, tzinfo=UTC)))
+    assert token_row(token)["expire_time"] == "2027-01-01T00:00:00Z"
+
+
+def test_user_row_spells_roles_like_the_flag() -> None:
+    assert user_row(tenancy_pb2.User(email="a@x.io", role=tenancy_pb2.ROLE_ORG_ADMIN))["role"] == "org-admin"
+    assert user_row(tenancy_pb2.User(email="a@x.io", role=tenancy_pb2.ROLE_ADMIN))["role"] == "admin"

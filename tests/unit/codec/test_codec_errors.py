@@ -1,0 +1,153 @@
+"""Validation errors name the offending field (CodecError.field and the message)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aqueduct_client import openai_json as codec
+
+_MSG = [{"role": "user", "content": "hi"}]
+
+CASES: list[tuple[str, Callable[[Any], Any], Any, str | None]] = [
+    ("chat body not object", codec.chat_params_from_json, [1, 2], None),
+    ("chat body string", codec.chat_params_from_json, "hi", None),
+    ("missing model", codec.chat_params_from_json, {"messages": _MSG}, "model"),
+    ("missing messages", codec.chat_params_from_json, {"model": "m"}, "messages"),
+    ("messages string", codec.chat_params_from_json, {"model": "m", "messages": "hi"}, "messages"),
+    ("model not string", codec.chat_params_from_json, {"model": 3, "messages": _MSG}, "model"),
+    (
+        "max_tokens string",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "max_tokens": "abc"},
+        "max_tokens",
+    ),
+    (
+        "max_tokens float",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "max_tokens": 1.5},
+        "max_tokens",
+    ),
+    (
+        "max_tokens bool",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "max_tokens": True},
+        "max_tokens",
+    ),
+    ("n too large", codec.chat_params_from_json, {"model": "m", "messages": _MSG, "n": 2**70}, "n"),
+    (
+        "temperature hot",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "temperature": "hot"},
+        "temperature",
+    ),
+    (
+        "temperature bool",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "temperature": False},
+        "temperature",
+    ),
+    ("user int", codec.chat_params_from_json, {"model": "m", "messages": _MSG, "user": 5}, "user"),
+    ("message not object", codec.chat_params_from_json, {"model": "m", "messages": ["hi"]}, "messages[0]"),
+    (
+        "unknown role",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": [*_MSG, *_MSG, {"role": "robot", "content": "x"}]},
+        "messages[2].role",
+    ),
+    ("missing role", codec.chat_params_from_json, {"model": "m", "messages": [{"content": "x"}]}, "messages[0].role"),
+    (
+        "content number",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": [{"role": "user", "content": 5}]},
+        "messages[0].content",
+    ),
+    (
+        "part without type",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": [{"role": "user", "content": [{"text": "x"}]}]},
+        "messages[0].content[0].type",
+    ),
+    (
+        "tool_calls not list",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": [{"role": "assistant", "tool_calls": {}}]},
+        "messages[0].tool_calls",
+    ),
+    ("tools not list", codec.chat_params_from_json, {"model": "m", "messages": _MSG, "tools": {}}, "tools"),
+    (
+        "tool without type",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "tools": [{}]},
+        "tools[0].type",
+    ),
+    (
+        "stream_options bool",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "stream_options": {"include_usage": "yes"}},
+        "stream_options.include_usage",
+    ),
+    (
+        "metadata int value",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "metadata": {"k": 1}},
+        "metadata.k",
+    ),
+    ("missing prompt", codec.completion_params_from_json, {"model": "m"}, "prompt"),
+    ("prompt number", codec.completion_params_from_json, {"model": "m", "prompt": 5}, "prompt"),
+    ("prompt mixed", codec.completion_params_from_json, {"model": "m", "prompt": ["a", 1]}, "prompt[0]"),
+    ("prompt bad token", codec.completion_params_from_json, {"model": "m", "prompt": [[1, "x"]]}, "prompt[0][1]"),
+    ("missing input", codec.embedding_params_from_json, {"model": "m"}, "input"),
+    (
+        "dimensions string",
+        codec.embedding_params_from_json,
+        {"model": "m", "input": "x", "dimensions": "4"},
+        "dimensions",
+    ),
+    ("embedding bad vector", codec.embedding_list_from_json, {"data": [{"embedding": 3}]}, "data[0].embedding"),
+    ("embedding bad item", codec.embedding_list_from_json, {"data": [{"embedding": ["x"]}]}, "data[0].embedding"),
+    ("response choices", codec.chat_completion_from_json, {"choices": {}}, "choices"),
+    ("response created", codec.chat_chunk_from_json, {"created": "now"}, "created"),
+    ("usage not object", codec.completion_from_json, {"usage": 5}, "usage"),
+]
+
+
+@pytest.mark.parametrize(("function", "body", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_codec_error_names_field(function: Callable[[Any], Any], body: Any, field: str | None) -> None:
+    with pytest.raises(codec.CodecError) as info:
+        function(body)
+    assert info.value.field == field
+    if field is not None:
+        assert f"'{field}'" in info.value.message
+    assert isinstance(info.value, ValueError)
+
+
+def test_stream_flag_must_be_boolean() -> None:
+    with pytest.raises(codec.CodecError) as info:
+        codec.stream_requested({"stream": "yes"})
+    assert info.value.field == "stream"
+
+
+BIG = b"12345678901234567890123"  # forces the stdlib parser
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"{",
+        b"nope",
+        b"\xff\xfe",
+        b'{"a": NaN}',
+        b"",
+        b"[" * 5000 + b"]" * 5000,
+        b"[" + BIG + b"," + b"[" * 5000 + b"]" * 5000 + b"]",
+        b'["\\ud800"]',
+        b'["\\ud800", ' + BIG + b"]",
+        b"[1e400]",
+    ],
+)
+def test_invalid_json(text: bytes) -> None:
+    with pytest.raises(codec.CodecError) as info:
+        codec.loads(text)
+    assert info.value.field is None

@@ -1,0 +1,56 @@
+"""The gRPC metadata the façade forwards to core, built from a request scope (no sockets)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from http_facade.forwarding import forwarded
+
+
+def make_request(headers: dict[str, str], client: tuple[str, int] | None = ("10.1.2.3", 5555)) -> Request:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/chat/completions",
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        "client": client,
+    }
+    return Request(scope)
+
+
+def test_forwards_the_four_keys_and_authorization() -> None:
+    request = make_request({"Authorization": "Bearer sk-1", "User-Agent": "OpenAI/Python 3.57", "X-Request-Id": "r1"})
+    result = forwarded(request, "POST /v1/chat/completions", 128)
+    assert result.request_id == "r1"
+    assert dict(result.metadata) == {
+        "x-request-id": "r1",
+        "x-aqueduct-endpoint": "POST /v1/chat/completions",
+        "authorization": "Bearer sk-1",
+        "x-aqueduct-user-agent": "OpenAI/Python 3.57",
+        "x-aqueduct-client-addr": "10.1.2.3",
+    }
+
+
+def test_generates_request_id_and_skips_missing_headers() -> None:
+    result = forwarded(make_request({}, client=None), "GET /v1/models", 128)
+    assert len(result.request_id) == 32
+    assert dict(result.metadata) == {"x-request-id": result.request_id, "x-aqueduct-endpoint": "GET /v1/models"}
+
+
+def test_unusable_values_are_not_forwarded() -> None:
+    request = make_request({"X-Request-Id": "x" * 200, "User-Agent": "caf\xe9", "Authorization": "Bearer \xe9"})
+    result = forwarded(request, "POST /v1/embeddings", 128)
+    metadata = dict(result.metadata)
+    assert result.request_id != "x" * 200 and len(result.request_id) == 32
+    assert "x-aqueduct-user-agent" not in metadata and "authorization" not in metadata
+
+
+def test_wire_keys_match_core() -> None:
+    # The façade copies these strings instead of importing core; this keeps the copies honest.
+    from core import request_context
+    from http_facade import forwarding
+
+    assert forwarding.REQUEST_ID == request_context.REQUEST_ID
+    assert forwarding.USER_AGENT == request_context.USER_AGENT
+    assert forwarding.CLIENT_ADDR == request_context.CLIENT_ADDR
+    assert forwarding.ENDPOINT == request_context.ENDPOINT

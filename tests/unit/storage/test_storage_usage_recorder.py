@@ -1,0 +1,174 @@
+"""The usage writer: non-blocking record, batching (one executemany per batch), early flush at batch size,
+flush on close, retry after a failed write, bounded memory, and row conversion."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+from core.db.engine import create_engine
+from core.db.migrate import upgrade
+from core.db.tables import UsageRecordRow
+from core.settings import Settings
+from core.usage.events import UsageEvent
+from core.usage.recorder import UsageRecorder, event_row
+
+COUNT = select(func.count()).select_from(UsageRecordRow)
+
+
+def usage(i: int = 0, **overrides: object) -> UsageEvent:
+    fields: dict[str, object] = dict(
+        request_id=f"req-{i}",
+        created_at=datetime(2030, 1, 1, tzinfo=UTC),
+        token_id="t1",
+        user_id="u1",
+        org_id="o1",
+        team_id=None,
+        service_account_id=None,
+        end_user_id="end-user",
+        model="gpt-x",
+        deployment="gpt-x-2030",
+        endpoint_method="POST",
+        endpoint_path="/v1/chat/completions",
+        status=200,
+        input_tokens=10,
+        output_tokens=5,
+        tokens_estimated=False,
+        latency_ms=12.5,
+        ttft_ms=3.0,
+        user_agent="pytest",
+        client_addr="127.0.0.1",
+    )
+    fields.update(overrides)
+    return UsageEvent(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def count_inserts(engine: AsyncEngine) -> list[int]:
+    """Sizes of the usage INSERTs sent to the driver (executemany sends one statement per batch)."""
+    sizes: list[int] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO usage_records"):
+            sizes.append(len(parameters) if executemany else 1)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    return sizes
+
+
+async def rows(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(COUNT)).scalar_one())
+
+
+async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncEngine, database_url: str) -> None:
+    inserts = count_inserts(engine)
+    # A long interval: nothing is written before close() except full batches.
+    recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=4))
+    await recorder.start()
+    for i in range(10):
+        recorder.record(usage(i))
+    assert recorder.pending == 10  # record() only queued
+    await recorder.close()
+    assert await rows(engine) == 10
+    assert sorted(inserts) == [2, 4, 4]
+    assert recorder.written == 10 and recorder.pending == 0
+
+
+async def test_a_full_batch_is_written_before_the_interval(engine: AsyncEngine) -> None:
+    recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=5))
+    await recorder.start()
+    try:
+        for i in range(5):
+            recorder.record(usage(i))
+        for _ in range(200):
+            if await rows(engine) == 5:
+                break
+            await asyncio.sleep(0.01)
+        assert await rows(engine) == 5
+    finally:
+        await recorder.close()
+
+
+async def test_interval_flush(engine: AsyncEngine) -> None:
+    recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=0.02, usage_batch_size=500))
+    await recorder.start()
+    try:
+        recorder.record(usage())
+        for _ in range(200):
+            if await rows(engine) == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert await rows(engine) == 1
+    finally:
+        await recorder.close()
+
+
+async def test_failed_writes_are_kept_and_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path}/late.db"
+    engine = create_engine(url)  # no schema yet: every write fails
+    try:
+        recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=10))
+        for i in range(3):
+            recorder.record(usage(i))
+        assert await recorder.flush() is False
+        assert recorder.pending == 3
+        assert "usage write of 3 records failed" in caplog.text
+        await asyncio.to_thread(upgrade, url)  # the database comes back
+        assert await recorder.flush() is True
+        await recorder.close()
+        assert await rows(engine) == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_memory_is_bounded_and_drops_are_counted(engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    recorder = UsageRecorder(engine, Settings(usage_batch_size=100), max_pending=3)
+    for i in range(5):
+        recorder.record(usage(i))
+    assert (recorder.pending, recorder.dropped) == (3, 2)
+    assert "usage queue full" in caplog.text
+    await recorder.close()
+    async with engine.connect() as conn:
+        query = select(col(UsageRecordRow.request_id)).order_by(col(UsageRecordRow.request_id))
+        kept = (await conn.execute(query)).scalars().all()
+    assert kept == ["req-2", "req-3", "req-4"]  # the oldest went first
+
+
+async def test_rows_round_trip_and_long_strings_are_cut(engine: AsyncEngine) -> None:
+    recorder = UsageRecorder(engine, Settings())
+    recorder.record(usage(1, end_user_id="e" * 1000, user_agent="a" * 2000, error_message="x" * 5000))
+    recorder.record(usage(2, created_at=datetime(2030, 1, 1), ttft_ms=None, tokens_estimated=True))  # naive -> UTC
+    await recorder.close()
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(UsageRecordRow).order_by(UsageRecordRow.request_id))).all()
+    first, second = stored
+    assert len(first.end_user_id) == 255 and len(first.user_agent) == 512 and len(first.error_message) == 5000
+    assert second.created_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert (second.ttft_ms, second.tokens_estimated, second.status, second.endpoint_path) == (
+        None,
+        True,
+        200,
+        "/v1/chat/completions",
+    )
+
+
+def test_event_row_has_every_column() -> None:
+    row = event_row(usage())
+    columns = {c.name for c in UsageRecordRow.metadata.tables["usage_records"].columns} - {"id"}
+    assert set(row) == columns
