@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check core http_facade clients/python/aqueduct_client tests bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core http_facade clients/python/aqueduct_client
+	$(VENV)/bin/mypy core http_facade clients/python/aqueduct_client bench
 
 test: $(STAMP) $(NPM_STAMP) buf-lint lint typecheck
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)

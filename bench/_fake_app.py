@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import random
 import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -25,7 +26,7 @@ _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no
 
 @dataclasses.dataclass(frozen=True)
 class FakeUpstreamConfig:
-    """Server-wide defaults; every field but the last four can be overridden per request."""
+    """Server-wide defaults; the first three fields can also be set per request (see ``Knobs``)."""
 
     latency_ms: float = 0.0  # delay before the response headers
     chunks: int = 20  # content chunks per completion (stream) == words of the non-stream text
@@ -37,6 +38,9 @@ class FakeUpstreamConfig:
     max_recorded: int = 1000  # bound of that list (oldest dropped first)
     retry_after_s: int = 1  # `retry-after` sent with x-fake-status: 429
     stall_max_s: float = 300.0  # a "stalled forever" stream ends after this (bounded loops)
+    # uvicorn's default of 5 s closes idle pooled connections under a client's feet between benchmark
+    # jobs; a long idle timeout keeps that race out of the numbers (tests can lower it to provoke it)
+    keep_alive_s: float = 75.0
 
 
 @dataclasses.dataclass
@@ -52,14 +56,19 @@ class Knobs:
     reset: bool = False  # abort the connection before any response
     reset_after: int = -1  # streams: abort the connection after N content chunks
     malformed_sse: int = -1  # streams: send a broken event after N content chunks, then go on
+    fail_percent: float = 100.0  # `status` / `reset` hit only this share of requests (at random): flapping
+    retry_after_s: float = -1.0  # `retry-after` of a 429; negative means the server's default
+    error_message: str = ""  # message of the `status` error body (default "fake upstream error <status>")
 
     def apply(self, name: str, raw: Any) -> None:
         if name in ("no_usage", "reset"):
             setattr(self, name, _truthy(raw))
-        elif name in ("latency_ms", "chunk_delay_ms"):
+        elif name in ("latency_ms", "chunk_delay_ms", "fail_percent", "retry_after_s"):
             setattr(self, name, float(raw))
         elif name == "malformed_sse":
             self.malformed_sse = int(raw) if str(raw).strip().lstrip("-").isdigit() else self.chunks // 2
+        elif name == "error_message":
+            self.error_message = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
         elif name in ("chunks", "status", "stall_after", "reset_after"):
             setattr(self, name, int(raw))
 
@@ -85,6 +94,8 @@ class FakeUpstreamApp:
     def __init__(self, config: FakeUpstreamConfig | None = None) -> None:
         self.config = config or FakeUpstreamConfig()
         self._recorded: collections.deque[RecordedRequest] = collections.deque(maxlen=self.config.max_recorded)
+        # HTTP requests being handled right now: a test sees the upstream stop work when this drops.
+        self.in_flight = 0
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -99,6 +110,13 @@ class FakeUpstreamApp:
             return
         if scope["type"] != "http":
             return
+        self.in_flight += 1
+        try:
+            await self._http(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         cfg = self.config
         auth: bytes | None = None
         overrides: list[tuple[bytes, bytes]] = []
@@ -139,13 +157,16 @@ class FakeUpstreamApp:
                 for name, value in extra.items():
                     knobs.apply(str(name), value)
 
-        if knobs.reset:
+        failing = knobs.fail_percent >= 100 or random.random() * 100 < knobs.fail_percent
+        if knobs.reset and failing:
             await _abort(send)
             return
         if knobs.latency_ms > 0:
             await asyncio.sleep(knobs.latency_ms / 1000)
-        if knobs.status:
-            await _send_error(send, knobs.status, f"fake upstream error {knobs.status}", None, cfg.retry_after_s)
+        if knobs.status and failing:
+            retry_after = knobs.retry_after_s if knobs.retry_after_s >= 0 else cfg.retry_after_s
+            message = knobs.error_message or f"fake upstream error {knobs.status}"
+            await _send_error(send, knobs.status, message, None, retry_after)
             return
         await self._route(scope, receive, send, data, knobs)
 
@@ -248,8 +269,10 @@ async def _send_json(send: Send, status: int, body: bytes, extra: list[tuple[byt
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _send_error(send: Send, status: int, message: str, param: str | None = None, retry_after_s: int = 1) -> None:
-    extra = [(b"retry-after", str(retry_after_s).encode())] if status == 429 else []
+async def _send_error(
+    send: Send, status: int, message: str, param: str | None = None, retry_after_s: float = 1
+) -> None:
+    extra = [(b"retry-after", f"{retry_after_s:g}".encode())] if status == 429 else []
     await _send_json(send, status, P.error(status, message, param), extra)
 
 

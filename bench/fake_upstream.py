@@ -56,6 +56,7 @@ def _uvicorn_server(app: FakeUpstreamApp) -> uvicorn.Server:
         log_level="warning",
         ws="none",
         timeout_graceful_shutdown=1,
+        timeout_keep_alive=int(app.config.keep_alive_s),
         backlog=4096,
     )
     return uvicorn.Server(config)
@@ -199,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunks", type=int, default=20)
     ap.add_argument("--chunk-delay-ms", type=float, default=0.0)
     ap.add_argument("--embedding-dim", type=int, default=1536)
+    ap.add_argument("--keep-alive-s", type=float, default=75.0, help="idle keep-alive timeout")
     ap.add_argument("--no-auth", action="store_true", help="do not require an authorization header")
     ap.add_argument("--no-record", action="store_true", help="do not keep received requests")
     a = ap.parse_args(argv)
@@ -209,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         embedding_dim=a.embedding_dim,
         require_auth=not a.no_auth,
         record=not a.no_record,
+        keep_alive_s=a.keep_alive_s,
     )
     sock = _bind(a.host, a.port)
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)

@@ -104,6 +104,31 @@ class Settings(BaseModel):
     usage_batch_size: int = 500
     usage_retention_days: int = 30
     usage_rollup_retention_days: int = 400
+    # Per-minute rollups are large; they serve minute buckets and the unaligned ends of a range, and are kept
+    # this long (hour rollups: usage_rollup_retention_days).
+    usage_minute_rollup_retention_days: int = 30
+    # Retention purge: runs this often on every replica, deleting at most usage_purge_batch_size rows per short
+    # transaction (so the table is never locked for long) and pausing between batches.
+    usage_purge_interval_seconds: float = 3600.0
+    usage_purge_batch_size: int = 5000
+    usage_purge_pause_seconds: float = 0.05
+    # Raw records per message of `aqueduct usage export` (one short query each, keyset-paginated).
+    usage_export_batch_size: int = 1000
+
+    # Rate limits and exclusions are read from the database into memory and re-read this often, so a change
+    # made through another replica applies everywhere within this many seconds (at once on the replica that
+    # made it). Requests never wait for the database.
+    governance_cache_ttl_seconds: float = 2.0
+    # Redis (when redis_url is set) holds the shared rate-limit windows. Keys start with this prefix.
+    rate_limit_redis_prefix: str = "aqueduct:rl:"
+    # Longest wait for one Redis call on the request path; after a failure the in-process limiter is used and
+    # Redis is probed every redis_retry_interval_seconds until it answers again.
+    redis_socket_timeout_seconds: float = 0.25
+    redis_retry_interval_seconds: float = 1.0
+    # Exclusion lists applied to everyone whose org (and user/team) merge flags are on: model names (or aliases)
+    # and MCP server names.
+    global_model_exclusions: list[str] = Field(default_factory=list)
+    global_mcp_exclusions: list[str] = Field(default_factory=list)
 
     # Streaming: SSE comment keepalive after this much silence.
     stream_keepalive_seconds: float = 15.0

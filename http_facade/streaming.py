@@ -91,29 +91,32 @@ class SSEResponse(Response):
         self._render = render
         self._keepalive = keepalive_seconds
         self._disconnected = False
+        self._last_write = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Two helper tasks per stream, none per message: the disconnect watcher and the keepalive timer. The
+        # main task awaits the call's reads directly, so a chunk costs one read, one render and one write.
+        loop = asyncio.get_running_loop()
+        self._last_write = loop.time()
         watcher = asyncio.ensure_future(self._watch_disconnect(receive))
+        keepalive: asyncio.Future[None] | None = None
         pending = self._start.pending
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            message = self._start.first if pending is None else None
-            while True:
-                if message is None:
-                    assert pending is not None
-                    message = await self._next(pending, send)
-                    pending = None
-                if message is grpc.aio.EOF:
-                    break
-                await send({"type": "http.response.body", "body": events(self._render(message)), "more_body": True})
-                message = None
-                pending = asyncio.ensure_future(self._call.read())
+            keepalive = asyncio.ensure_future(self._keep_alive(send))
+            message = self._start.first if pending is None else await pending
+            while message is not grpc.aio.EOF:
+                body = events(self._render(message))
+                self._last_write = loop.time()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                message = await self._call.read()
+            keepalive.cancel()
             await send({"type": "http.response.body", "body": DONE_EVENT, "more_body": False})
         except grpc.aio.AioRpcError as exc:
-            await self._fail(send, from_rpc_error(exc))
+            await self._fail(send, from_rpc_error(exc), keepalive)
         except CodecError as exc:
             log.error("core sent a chunk that cannot be rendered: %s", exc.message)
-            await self._fail(send, server_error())
+            await self._fail(send, server_error(), keepalive)
         except asyncio.CancelledError:
             # Reading a call we cancelled (client went away) raises CancelledError; that ends the response
             # quietly. Our own task being cancelled (shutdown) propagates.
@@ -122,18 +125,26 @@ class SSEResponse(Response):
                 raise
         finally:
             watcher.cancel()
+            if keepalive is not None:
+                keepalive.cancel()
             if pending is not None:
                 pending.cancel()
             self._call.cancel()
 
-    async def _next(self, pending: asyncio.Future[Any], send: Send) -> Any:
+    async def _keep_alive(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            done, _ = await asyncio.wait({pending}, timeout=self._keepalive)
-            if done:
-                return pending.result()
+            delay = self._last_write + self._keepalive - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            self._last_write = loop.time()
+            # A whole event per send: ASGI writes each send at once, so it never splits a data event.
             await send({"type": "http.response.body", "body": KEEPALIVE_EVENT, "more_body": True})
 
-    async def _fail(self, send: Send, error: OpenAIError) -> None:
+    async def _fail(self, send: Send, error: OpenAIError, keepalive: asyncio.Future[None] | None) -> None:
+        if keepalive is not None:
+            keepalive.cancel()
         if self._disconnected:
             return
         await send({"type": "http.response.body", "body": error_event(error), "more_body": False})

@@ -12,6 +12,7 @@ from core.inference.caller import Caller
 from core.inference.pipeline import (
     InferenceDeps,
     Metered,
+    OnServed,
     ask_for_stream_usage,
     decode_upstream,
     ensure_usage,
@@ -31,21 +32,31 @@ class ChatInference:
     def __init__(self, deps: InferenceDeps) -> None:
         self._deps = deps
 
-    async def create(self, params: chat_pb2.ChatCompletionParams, caller: Caller) -> chat_pb2.ChatCompletion:
+    async def create(
+        self, params: chat_pb2.ChatCompletionParams, caller: Caller, *, on_served: OnServed | None = None
+    ) -> chat_pb2.ChatCompletion:
         with Metered(self._deps.meter(caller, _end_user(params))) as meter:
-            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(chat_params_to_json, params)
-            response = await provider.chat_completion(body, request_id=caller.request_id)
-            tokens_in, tokens_out, estimated = ensure_usage(
-                response,
-                lambda: estimate_chat_input_tokens(body.get("messages")),
-                lambda: estimate_text_tokens(_choices_text(response, "message")),
-            )
-            completion = decode_upstream(chat_completion_from_json, response)
-            if estimated:
-                completion.usage.estimated = True
-            meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
-            return completion
+            rid = caller.request_id
+            async with self._deps.routed(
+                group,
+                ENDPOINT,
+                meter,
+                lambda p: p.chat_completion(body, request_id=rid),
+                request_id=rid,
+                on_served=on_served,
+            ) as response:
+                tokens_in, tokens_out, estimated = ensure_usage(
+                    response,
+                    lambda: estimate_chat_input_tokens(body.get("messages")),
+                    lambda: estimate_text_tokens(_choices_text(response, "message")),
+                )
+                completion = decode_upstream(chat_completion_from_json, response)
+                if estimated:
+                    completion.usage.estimated = True
+                meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
+                return completion
 
     async def stream(
         self,
@@ -54,11 +65,12 @@ class ChatInference:
         *,
         on_accepted: Callable[[], Awaitable[None]],
         emit: Emit,
+        on_served: OnServed | None = None,
     ) -> None:
         """Calls `on_accepted` once the upstream accepted the request (so earlier failures are ordinary
         errors), then `emit` with each batch of chunks. Usage reaches the client only if it asked."""
         with Metered(self._deps.meter(caller, _end_user(params))) as meter:
-            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(chat_params_to_json, params)
             ask_for_stream_usage(body)
             usage = StreamUsage(
@@ -74,8 +86,16 @@ class ChatInference:
                 emit=emit,
                 max_batch=self._deps.max_chunks_per_message,
             )
-            upstream = await provider.stream_chat_completion(body, request_id=caller.request_id)
-            await pump.run(upstream, on_accepted)
+            rid = caller.request_id
+            async with self._deps.routed(
+                group,
+                ENDPOINT,
+                meter,
+                lambda p: p.stream_chat_completion(body, request_id=rid),
+                request_id=rid,
+                on_served=on_served,
+            ) as upstream:
+                await pump.run(upstream, on_accepted)
 
 
 def _end_user(params: chat_pb2.ChatCompletionParams) -> str | None:

@@ -12,6 +12,7 @@ from core.inference.caller import Caller
 from core.inference.pipeline import (
     InferenceDeps,
     Metered,
+    OnServed,
     ask_for_stream_usage,
     decode_upstream,
     ensure_usage,
@@ -31,21 +32,31 @@ class CompletionInference:
     def __init__(self, deps: InferenceDeps) -> None:
         self._deps = deps
 
-    async def create(self, params: completion_pb2.CompletionParams, caller: Caller) -> completion_pb2.Completion:
+    async def create(
+        self, params: completion_pb2.CompletionParams, caller: Caller, *, on_served: OnServed | None = None
+    ) -> completion_pb2.Completion:
         with Metered(self._deps.meter(caller, _end_user(params))) as meter:
-            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(completion_params_to_json, params)
-            response = await provider.completion(body, request_id=caller.request_id)
-            tokens_in, tokens_out, estimated = ensure_usage(
-                response,
-                lambda: estimate_prompt_tokens(body.get("prompt")),
-                lambda: estimate_text_tokens(_choices_text(response)),
-            )
-            completion = decode_upstream(completion_from_json, response)
-            if estimated:
-                completion.usage.estimated = True
-            meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
-            return completion
+            rid = caller.request_id
+            async with self._deps.routed(
+                group,
+                ENDPOINT,
+                meter,
+                lambda p: p.completion(body, request_id=rid),
+                request_id=rid,
+                on_served=on_served,
+            ) as response:
+                tokens_in, tokens_out, estimated = ensure_usage(
+                    response,
+                    lambda: estimate_prompt_tokens(body.get("prompt")),
+                    lambda: estimate_text_tokens(_choices_text(response)),
+                )
+                completion = decode_upstream(completion_from_json, response)
+                if estimated:
+                    completion.usage.estimated = True
+                meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
+                return completion
 
     async def stream(
         self,
@@ -54,10 +65,11 @@ class CompletionInference:
         *,
         on_accepted: Callable[[], Awaitable[None]],
         emit: Emit,
+        on_served: OnServed | None = None,
     ) -> None:
         """Same contract as ChatInference.stream."""
         with Metered(self._deps.meter(caller, _end_user(params))) as meter:
-            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(completion_params_to_json, params)
             ask_for_stream_usage(body)
             usage = StreamUsage(
@@ -73,8 +85,16 @@ class CompletionInference:
                 emit=emit,
                 max_batch=self._deps.max_chunks_per_message,
             )
-            upstream = await provider.stream_completion(body, request_id=caller.request_id)
-            await pump.run(upstream, on_accepted)
+            rid = caller.request_id
+            async with self._deps.routed(
+                group,
+                ENDPOINT,
+                meter,
+                lambda p: p.stream_completion(body, request_id=rid),
+                request_id=rid,
+                on_served=on_served,
+            ) as upstream:
+                await pump.run(upstream, on_accepted)
 
 
 def _end_user(params: completion_pb2.CompletionParams) -> str | None:

@@ -6,7 +6,7 @@ from aqueduct.v1 import embedding_pb2
 from aqueduct_client.openai_json import embedding_list_from_json, embedding_params_to_json
 
 from core.inference.caller import Caller
-from core.inference.pipeline import InferenceDeps, Metered, decode_upstream, ensure_usage, upstream_body
+from core.inference.pipeline import InferenceDeps, Metered, OnServed, decode_upstream, ensure_usage, upstream_body
 from core.inference.token_estimate import estimate_prompt_tokens
 
 ENDPOINT = "embedding"
@@ -16,17 +16,27 @@ class EmbeddingInference:
     def __init__(self, deps: InferenceDeps) -> None:
         self._deps = deps
 
-    async def create(self, params: embedding_pb2.EmbeddingParams, caller: Caller) -> embedding_pb2.EmbeddingList:
+    async def create(
+        self, params: embedding_pb2.EmbeddingParams, caller: Caller, *, on_served: OnServed | None = None
+    ) -> embedding_pb2.EmbeddingList:
         end_user = params.user_id if params.HasField("user_id") else None
         with Metered(self._deps.meter(caller, end_user)) as meter:
-            _, provider = self._deps.route(params.model, ENDPOINT, meter)
+            group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(embedding_params_to_json, params)
-            response = await provider.embeddings(body, request_id=caller.request_id)
-            tokens_in, _, estimated = ensure_usage(
-                response, lambda: estimate_prompt_tokens(body.get("input")), lambda: 0, with_output=False
-            )
-            result = decode_upstream(embedding_list_from_json, response)
-            if estimated:
-                result.usage.estimated = True
-            meter.set_tokens(tokens_in, 0, estimated=estimated)
-            return result
+            rid = caller.request_id
+            async with self._deps.routed(
+                group,
+                ENDPOINT,
+                meter,
+                lambda p: p.embeddings(body, request_id=rid),
+                request_id=rid,
+                on_served=on_served,
+            ) as response:
+                tokens_in, _, estimated = ensure_usage(
+                    response, lambda: estimate_prompt_tokens(body.get("input")), lambda: 0, with_output=False
+                )
+                result = decode_upstream(embedding_list_from_json, response)
+                if estimated:
+                    result.usage.estimated = True
+                meter.set_tokens(tokens_in, 0, estimated=estimated)
+                return result

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
@@ -16,7 +17,8 @@ from core.inference.usage_meter import UsageMeter
 from core.providers.base import JSONObject, Provider, ProviderLookup
 from core.providers.upstream_errors import malformed
 from core.routing.deployment import Deployment
-from core.routing.registry import ModelRegistry
+from core.routing.registry import ModelGroup, ModelRegistry
+from core.routing.router import Router
 from core.usage.events import UsageSink
 
 T = TypeVar("T")
@@ -26,25 +28,74 @@ DEFAULT_MAX_CHUNKS_PER_MESSAGE = 64
 
 
 @dataclass(frozen=True, slots=True)
+class ServedBy:
+    """Which model group and deployment answered; core sends them to the client as the
+    x-aqueduct-model-group / x-aqueduct-deployment response headers."""
+
+    model_group: str
+    deployment: str  # Deployment.id, "<model_name>#<index in model_list>"
+
+
+OnServed = Callable[[ServedBy], None]
+
+
+@dataclass(frozen=True, slots=True)
 class InferenceDeps:
     registry: ModelRegistry
     providers: ProviderLookup
     usage: UsageSink
     max_chunks_per_message: int = DEFAULT_MAX_CHUNKS_PER_MESSAGE
+    # Built from the registry with default router settings when not given (tests).
+    router: Router | None = None
+
+    def __post_init__(self) -> None:
+        if self.router is None:
+            object.__setattr__(self, "router", Router(self.registry))
 
     def meter(self, caller: Caller, end_user_id: str | None) -> UsageMeter:
         return UsageMeter(self.usage, caller, end_user_id=end_user_id)
 
-    def route(self, model: str, endpoint: str, meter: UsageMeter) -> tuple[Deployment, Provider]:
-        """Resolves the model (name or alias) for `endpoint` and picks the deployment to call."""
+    def resolve(self, model: str, endpoint: str, meter: UsageMeter) -> ModelGroup:
+        """The model group for a name or alias, checked against `endpoint`; labels the meter."""
         if not model:
             raise InvalidRequest("You must provide a model parameter.", field="model")
         group = self.registry.resolve(model)
         group.require_endpoint(endpoint)
         meter.model = group.name
-        deployment = self.registry.pick(group)
-        meter.deployment = deployment.upstream_model
-        return deployment, self.providers.get(deployment)
+        return group
+
+    @asynccontextmanager
+    async def routed(
+        self,
+        group: ModelGroup,
+        endpoint: str,
+        meter: UsageMeter,
+        call: Callable[[Provider], Awaitable[T]],
+        *,
+        request_id: str,
+        on_served: OnServed | None = None,
+    ) -> AsyncIterator[T]:
+        """Lets the router call `group`'s deployments (with retries and fallbacks) until `call` succeeds,
+        and yields its value; the block's own failures are never retried (see core/routing/router.py). The
+        meter names the deployment tried last (the one that answered, or the last that failed)."""
+        router = self.router
+        assert router is not None  # set in __post_init__
+
+        def on_attempt(deployment: Deployment) -> None:
+            meter.model = deployment.model_name
+            meter.deployment = deployment.upstream_model
+
+        async with router.route(
+            group,
+            endpoint,
+            lambda deployment: call(self.providers.get(deployment)),
+            request_id=request_id,
+            on_attempt=on_attempt,
+            tokens_used=lambda: meter.input_tokens + meter.output_tokens,
+        ) as routed:
+            if on_served is not None:
+                on_served(ServedBy(model_group=routed.deployment.model_name, deployment=routed.deployment.id))
+            yield routed.value
 
 
 class Metered:

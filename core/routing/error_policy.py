@@ -54,7 +54,7 @@ def warrants_fallback(exc: BaseException) -> bool:
 def backoff_seconds(retry: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff before retry number `retry` (1-based) with equal jitter: half of the step is
     fixed, half random, so concurrent retries spread out but never go at once."""
-    step = min(cap, base * (2 ** max(0, retry - 1)))
+    step = min(cap, base * 2.0 ** max(0, retry - 1))
     return step / 2 + rng.uniform(0, step / 2)
 
 

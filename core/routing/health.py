@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -46,8 +46,11 @@ class DeploymentStatus:
 
 
 class DeploymentHealth:
-    def __init__(self, deployment: Deployment, settings: RouterSettings) -> None:
+    def __init__(self, deployment: Deployment, settings: RouterSettings, *, can_cool_down: bool = True) -> None:
         self.deployment = deployment
+        # The only deployment of its model never cools down (as in LiteLLM): there is nowhere else to send
+        # its traffic, so a cooldown would only turn a bad minute into a cooldown_time outage.
+        self.can_cool_down = can_cool_down
         self._settings = settings
         self.max_parallel = deployment.max_parallel_requests or settings.max_parallel_requests
         self.in_flight = 0
@@ -122,7 +125,7 @@ class DeploymentHealth:
 
     def cool_down(self, now: float, seconds: float, why: str) -> None:
         until = now + min(seconds, self._settings.cooldown_time)
-        if until <= self.cooldown_until:
+        if not self.can_cool_down or until <= self.cooldown_until:
             return
         self.cooldown_until = until
         # A fresh start afterwards: failures before the cooldown do not count towards the next one.
@@ -149,7 +152,15 @@ class HealthBoard:
 
     def __init__(self, deployments: Iterable[Deployment], settings: RouterSettings, clock: Clock = time.monotonic):
         self.clock = clock
-        self._health = {d.id: DeploymentHealth(d, settings) for d in deployments}
+        deployments = list(deployments)
+        group_sizes = Counter(d.model_name for d in deployments)
+        self._health = {
+            d.id: DeploymentHealth(d, settings, can_cool_down=group_sizes[d.model_name] > 1) for d in deployments
+        }
+
+    @property
+    def deployments(self) -> list[Deployment]:
+        return [h.deployment for h in self._health.values()]
 
     def get(self, deployment: Deployment) -> DeploymentHealth:
         return self._health[deployment.id]

@@ -8,7 +8,6 @@ from typing import Any
 
 from core.errors import InvalidRequest, ModelNotFound
 from core.routing.deployment import Deployment
-from core.routing.selection import DeploymentSelector, WeightedShuffle
 from core.settings import ModelMode, Settings
 
 # What each inference endpoint accepts. Completion endpoints also take chat models because self-hosted
@@ -58,26 +57,26 @@ def model_not_found(name: str) -> ModelNotFound:
 
 
 class ModelRegistry:
-    """Immutable after construction, so it is shared freely between requests."""
+    """Immutable after construction, so it is shared freely between requests. Which deployment serves a
+    request is the Router's business (core/routing/router.py)."""
 
-    def __init__(self, groups: Sequence[ModelGroup], selector: DeploymentSelector | None = None) -> None:
+    def __init__(self, groups: Sequence[ModelGroup]) -> None:
         self._groups = {g.name: g for g in groups}
         self._by_name = dict(self._groups)
         for group in groups:
             for alias in group.aliases:
                 self._by_name.setdefault(alias, group)
         self._sorted = sorted(groups, key=lambda g: g.name)
-        self.selector: DeploymentSelector = selector or WeightedShuffle()
 
     @classmethod
-    def from_settings(cls, settings: Settings, selector: DeploymentSelector | None = None) -> ModelRegistry:
+    def from_settings(cls, settings: Settings) -> ModelRegistry:
         """Groups `model_list` entries by model_name (order of first appearance kept); aliases and mode come
         from the first entry that sets them. Settings already validated providers and alias clashes."""
         members: dict[str, list[Deployment]] = {}
         for index, entry in enumerate(settings.model_list):
             members.setdefault(entry.model_name, []).append(Deployment.from_config(index, entry, settings))
         groups = [_group(name, deployments) for name, deployments in members.items()]
-        return cls(groups, selector)
+        return cls(groups)
 
     def resolve(self, name_or_alias: str) -> ModelGroup:
         group = self._by_name.get(name_or_alias)
@@ -92,10 +91,6 @@ class ModelRegistry:
     @property
     def deployments(self) -> list[Deployment]:
         return [d for g in self._sorted for d in g.deployments]
-
-    def pick(self, group: ModelGroup) -> Deployment:
-        """The deployment to try first for one request."""
-        return self.selector.order(group.deployments)[0]
 
 
 def _group(name: str, deployments: list[Deployment]) -> ModelGroup:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from core.errors import AqueductError, RateLimited, UpstreamUnavailable
+from core.errors import AqueductError, RateLimited, UpstreamTimeout, UpstreamUnavailable
 from core.routing.deployment import Deployment
 from core.routing.error_policy import (
     backoff_seconds,
+    is_context_window_error,
     is_deployment_fault,
     is_retryable,
     short_retry_after,
@@ -66,7 +68,7 @@ class Router:
     ) -> None:
         self.settings = settings = settings or RouterSettings()
         self.registry = registry
-        self.board = HealthBoard(registry.deployments, settings, *(() if clock is None else (clock,)))
+        self.board = HealthBoard(registry.deployments, settings, clock or time.monotonic)
         self._rng = rng or random.Random()
         self.selector = selector or build_selector(settings.routing_strategy, self.board, settings, self._rng)
         self.fallbacks = FallbackTable.build(settings, registry)
@@ -121,7 +123,7 @@ class Router:
             try:
                 return await self._try_group(fallback, call, request_id, on_attempt)
             except AqueductError as exc:
-                if not self.fallbacks.after(fallback, exc, endpoint) and not warrants_fallback(exc):
+                if not (warrants_fallback(exc) or is_context_window_error(exc)):
                     raise
                 last = exc
         raise last
@@ -162,8 +164,9 @@ class Router:
                 if exc.retry_after is not None and exc.retry_after > settings.max_retry_after_seconds:
                     excluded.add(deployment.id)
                     health.cool_down(now, exc.retry_after, f"upstream asked to retry after {exc.retry_after:g}s")
-                else:
-                    health.record_latency(now, now - started) if _is_timeout(exc) else None
+                elif isinstance(exc, UpstreamTimeout):
+                    # A timeout is the slowest possible answer: latency-based routing should see it.
+                    health.record_latency(now, now - started)
                 failed[deployment.id] = last = exc
                 log.warning(
                     "attempt %d/%d for model %s on deployment %s failed: %s (request id %s)",
@@ -209,12 +212,6 @@ class Router:
             f"No healthy deployment for model `{group.name}`; every one is cooling down after failures.",
             retry_after=min(cooling) if cooling else None,
         )
-
-
-def _is_timeout(exc: AqueductError) -> bool:
-    from core.errors import UpstreamTimeout
-
-    return isinstance(exc, UpstreamTimeout)
 
 
 def _describe(exc: BaseException) -> str:

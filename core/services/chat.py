@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aqueduct.v1 import chat_pb2, chat_service_pb2, chat_service_pb2_grpc
 
 from core.inference.chat import ChatInference
-from core.services._inference_call import Context, accept_stream, caller_of
+from core.services._inference_call import Context, Served, accept_stream, caller_of, send_served
 
 _CREATE = "/aqueduct.v1.ChatService/CreateChatCompletion"
 _STREAM = "/aqueduct.v1.ChatService/StreamChatCompletion"
@@ -20,7 +20,9 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     async def CreateChatCompletion(
         self, request: chat_service_pb2.CreateChatCompletionRequest, context: Context
     ) -> chat_service_pb2.CreateChatCompletionResponse:
-        completion = await self._chat.create(request.params, caller_of(context, _CREATE))
+        served = Served()
+        completion = await self._chat.create(request.params, caller_of(context, _CREATE), on_served=served.record)
+        await send_served(context, served)
         return chat_service_pb2.CreateChatCompletionResponse(completion=completion)
 
     async def StreamChatCompletion(
@@ -32,11 +34,13 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         async def emit(chunks: list[chat_pb2.ChatCompletionChunk]) -> None:
             await context.write(chat_service_pb2.StreamChatCompletionResponse(chunks=chunks))
 
+        served = Served()
         await self._chat.stream(
             request.params,
             caller_of(context, _STREAM),
-            on_accepted=lambda: accept_stream(context),
+            on_accepted=lambda: accept_stream(context, served),
             emit=emit,
+            on_served=served.record,
         )
         return
         yield

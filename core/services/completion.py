@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aqueduct.v1 import completion_pb2, completion_service_pb2, completion_service_pb2_grpc
 
 from core.inference.completion import CompletionInference
-from core.services._inference_call import Context, accept_stream, caller_of
+from core.services._inference_call import Context, Served, accept_stream, caller_of, send_served
 
 _CREATE = "/aqueduct.v1.CompletionService/CreateCompletion"
 _STREAM = "/aqueduct.v1.CompletionService/StreamCompletion"
@@ -20,7 +20,11 @@ class CompletionServicer(completion_service_pb2_grpc.CompletionServiceServicer):
     async def CreateCompletion(
         self, request: completion_service_pb2.CreateCompletionRequest, context: Context
     ) -> completion_service_pb2.CreateCompletionResponse:
-        completion = await self._completions.create(request.params, caller_of(context, _CREATE))
+        served = Served()
+        completion = await self._completions.create(
+            request.params, caller_of(context, _CREATE), on_served=served.record
+        )
+        await send_served(context, served)
         return completion_service_pb2.CreateCompletionResponse(completion=completion)
 
     async def StreamCompletion(
@@ -30,11 +34,13 @@ class CompletionServicer(completion_service_pb2_grpc.CompletionServiceServicer):
         async def emit(chunks: list[completion_pb2.Completion]) -> None:
             await context.write(completion_service_pb2.StreamCompletionResponse(chunks=chunks))
 
+        served = Served()
         await self._completions.stream(
             request.params,
             caller_of(context, _STREAM),
-            on_accepted=lambda: accept_stream(context),
+            on_accepted=lambda: accept_stream(context, served),
             emit=emit,
+            on_served=served.record,
         )
         return
         yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aqueduct.v1 import embedding_service_pb2, embedding_service_pb2_grpc
 
 from core.inference.embedding import EmbeddingInference
-from core.services._inference_call import Context, caller_of
+from core.services._inference_call import Context, Served, caller_of, send_served
 
 _CREATE = "/aqueduct.v1.EmbeddingService/CreateEmbeddings"
 
@@ -17,5 +17,7 @@ class EmbeddingServicer(embedding_service_pb2_grpc.EmbeddingServiceServicer):
     async def CreateEmbeddings(
         self, request: embedding_service_pb2.CreateEmbeddingsRequest, context: Context
     ) -> embedding_service_pb2.CreateEmbeddingsResponse:
-        result = await self._embeddings.create(request.params, caller_of(context, _CREATE))
+        served = Served()
+        result = await self._embeddings.create(request.params, caller_of(context, _CREATE), on_served=served.record)
+        await send_served(context, served)
         return embedding_service_pb2.CreateEmbeddingsResponse(embeddings=result)

@@ -22,6 +22,8 @@ from core.inference.model_catalog import ModelCatalog
 from core.inference.pipeline import InferenceDeps
 from core.providers.pool import ProviderPool
 from core.routing.registry import ModelRegistry
+from core.routing.router import Router
+from core.routing.router_settings import router_settings_of
 from core.services.chat import ChatServicer
 from core.services.completion import CompletionServicer
 from core.services.embedding import EmbeddingServicer
@@ -41,6 +43,7 @@ INFERENCE_SERVICE_NAMES = (
 class InferenceRuntime:
     registry: ModelRegistry
     providers: ProviderPool
+    router: Router
     deps: InferenceDeps
 
     async def aclose(self) -> None:
@@ -48,15 +51,18 @@ class InferenceRuntime:
 
 
 def build_inference(settings: Settings, usage: UsageSink) -> InferenceRuntime:
+    """Raises core.settings.ConfigError for invalid router_settings (e.g. a fallback to an unknown model)."""
     registry = ModelRegistry.from_settings(settings)
+    router = Router(registry, router_settings_of(settings))
     providers = ProviderPool.build(registry.deployments, settings)
     deps = InferenceDeps(
         registry=registry,
         providers=providers,
         usage=usage,
         max_chunks_per_message=settings.stream_max_chunks_per_message,
+        router=router,
     )
-    return InferenceRuntime(registry=registry, providers=providers, deps=deps)
+    return InferenceRuntime(registry=registry, providers=providers, router=router, deps=deps)
 
 
 async def add_inference_services(server: grpc.aio.Server, settings: Settings, usage: UsageSink) -> InferenceRuntime:
@@ -70,5 +76,7 @@ async def add_inference_services(server: grpc.aio.Server, settings: Settings, us
     embedding_service_pb2_grpc.add_EmbeddingServiceServicer_to_server(
         EmbeddingServicer(EmbeddingInference(deps)), server
     )
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(ModelCatalog(runtime.registry)), server)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+        ModelServicer(ModelCatalog(runtime.registry), runtime.router), server
+    )
     return runtime

@@ -1,12 +1,17 @@
-"""ModelService servicer: proto in, ModelCatalog call, proto out."""
+"""ModelService servicer: proto in, ModelCatalog / deployment status call, proto out."""
 
 from __future__ import annotations
 
 from aqueduct.v1 import model_pb2, model_service_pb2, model_service_pb2_grpc
 
+from core.auth.principal import current_principal
+from core.errors import PermissionDenied
 from core.inference.model_catalog import ModelCatalog
 from core.routing.registry import ModelGroup
+from core.routing.router import Router
+from core.routing.status import list_deployment_statuses
 from core.services._inference_call import Context
+from core.services.deployment_status import deployment_message
 
 
 def model_message(group: ModelGroup) -> model_pb2.Model:
@@ -16,8 +21,9 @@ def model_message(group: ModelGroup) -> model_pb2.Model:
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, catalog: ModelCatalog) -> None:
+    def __init__(self, catalog: ModelCatalog, router: Router) -> None:
         self._catalog = catalog
+        self._router = router
 
     async def ListModels(
         self, request: model_service_pb2.ListModelsRequest, context: Context
@@ -31,3 +37,20 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         self, request: model_service_pb2.GetModelRequest, context: Context
     ) -> model_service_pb2.GetModelResponse:
         return model_service_pb2.GetModelResponse(model=model_message(self._catalog.get(request.id)))
+
+    async def ListDeployments(
+        self, request: model_service_pb2.ListDeploymentsRequest, context: Context
+    ) -> model_service_pb2.ListDeploymentsResponse:
+        # Upstream names, health and load are operator information.
+        if not current_principal().is_admin:
+            raise PermissionDenied("Only admins may see deployment status.")
+        statuses, next_token = list_deployment_statuses(
+            self._router.registry,
+            self._router.board,
+            model=request.model,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return model_service_pb2.ListDeploymentsResponse(
+            deployments=[deployment_message(s) for s in statuses], next_page_token=next_token
+        )

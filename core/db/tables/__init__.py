@@ -4,6 +4,7 @@ migrations compare against: a new table module must be imported here."""
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
+from core.db.tables.governance import ExclusionMergeRow, ExclusionRow, RateLimitRow
 from core.db.tables.tenancy import (
     ApiTokenRow,
     OrgRow,
@@ -13,16 +14,22 @@ from core.db.tables.tenancy import (
     UserRow,
 )
 from core.db.tables.usage import UsageRecordRow
+from core.db.tables.usage_rollups import UsageRollupHourRow, UsageRollupMinuteRow
 
 metadata: MetaData = SQLModel.metadata
 
 __all__ = [
     "ApiTokenRow",
+    "ExclusionMergeRow",
+    "ExclusionRow",
     "OrgRow",
+    "RateLimitRow",
     "ServiceAccountRow",
     "TeamMemberRow",
     "TeamRow",
     "UsageRecordRow",
+    "UsageRollupHourRow",
+    "UsageRollupMinuteRow",
     "UserRow",
     "metadata",
 ]

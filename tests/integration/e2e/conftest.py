@@ -48,7 +48,9 @@ def gateway_config(upstream_url: str, db_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def gateway(
+    request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
     workdir: Path = tmp_path_factory.mktemp(f"gw-{request.param}")
     with database_url(request.param, workdir) as db_url:
         gw = Gateway(gateway_config(upstream.url, db_url), workdir)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import grpc
 import pytest
 from aqueduct.v1 import admin_service_pb2, chat_pb2, chat_service_pb2, chat_service_pb2_grpc
-
 from aqueduct_client import AqueductClient
+
 from bench.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 
-async def test_typed_client_chat_stream_embeddings_models(gateway: Gateway, upstream: FakeUpstream, user_token: str) -> None:
+async def test_typed_client_chat_stream_embeddings_models(
+    gateway: Gateway, upstream: FakeUpstream, user_token: str
+) -> None:
     async with AqueductClient(gateway.core_target, user_token) as client:
         completion = await client.create_chat_completion(
             "coding", [{"role": "user", "content": "hi"}], user_id="svc-user-1", max_tokens=20

@@ -63,9 +63,11 @@ def test_streaming_usage_only_when_asked(
     gateway: Gateway, upstream: FakeUpstream, user_token: str, include_usage: bool
 ) -> None:
     kwargs = {"stream_options": {"include_usage": True}} if include_usage else {}
-    chunks = list(client(gateway, user_token).chat.completions.create(
-        model="chat-model", messages=MESSAGES, stream=True, **kwargs
-    ))
+    chunks = list(
+        client(gateway, user_token).chat.completions.create(
+            model="chat-model", messages=MESSAGES, stream=True, **kwargs
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text
     usage_chunks = [c for c in chunks if c.usage is not None]
@@ -166,7 +168,12 @@ def test_error_rows(gateway: Gateway, user_token: str) -> None:
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [(b"{not json", 400), (b"[1, 2]", 400), (b'{"messages": []}', 400), (b'{"model": "chat-model", "messages": [], "max_tokens": "x"}', 400)],
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"messages": []}', 400),
+        (b'{"model": "chat-model", "messages": [], "max_tokens": "x"}', 400),
+    ],
 )
 def test_malformed_bodies_are_400(gateway: Gateway, user_token: str, body: bytes, status: int) -> None:
     resp = httpx2.post(

@@ -25,9 +25,11 @@ def usage_rows(gateway: Gateway, request_id: str, *, wait: float = 5.0) -> list[
         deadline = time.monotonic() + wait
         while True:
             with engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text("SELECT * FROM usage_records WHERE request_id = :rid"), {"rid": request_id}
-                ).mappings().all()
+                rows = (
+                    conn.execute(sa.text("SELECT * FROM usage_records WHERE request_id = :rid"), {"rid": request_id})
+                    .mappings()
+                    .all()
+                )
             if rows or time.monotonic() > deadline:
                 return [dict(r) for r in rows]
             time.sleep(0.1)
@@ -73,7 +75,10 @@ def test_disconnect_mid_stream_records_usage_and_gateway_stays_healthy(gateway: 
         "x_fake": {"chunks": 50, "chunk_delay_ms": 50},
     }
     headers = {"Authorization": f"Bearer {user_token}", "x-request-id": rid}
-    with httpx2.Client(timeout=10) as http, http.stream("POST", gateway.v1 + "/chat/completions", json=body, headers=headers) as resp:
+    with (
+        httpx2.Client(timeout=10) as http,
+        http.stream("POST", gateway.v1 + "/chat/completions", json=body, headers=headers) as resp,
+    ):
         assert resp.status_code == 200
         seen = 0
         for line in resp.iter_lines():

@@ -41,28 +41,30 @@ class FakeCall:
     def __init__(self, script: list[Any]) -> None:
         self.script = list(script)
         self.cancelled = False
-        self._reader: asyncio.Task[Any] | None = None
+        self._cancel = asyncio.Event()
 
     async def initial_metadata(self) -> tuple[()]:
         return ()
 
     async def read(self) -> Any:
-        self._reader = asyncio.current_task()
         while self.script:
             item = self.script.pop(0)
             if isinstance(item, float):
-                await asyncio.sleep(item)
-                continue
+                try:
+                    await asyncio.wait_for(self._cancel.wait(), item)
+                except TimeoutError:
+                    continue
+                # Like grpc.aio: a read in progress on a cancelled call raises CancelledError (without the
+                # reading task itself being cancelled).
+                raise asyncio.CancelledError
             if isinstance(item, BaseException):
                 raise item
             return item
         return grpc.aio.EOF
 
     def cancel(self) -> bool:
-        # Like grpc.aio: a read in progress on a cancelled call raises CancelledError.
         self.cancelled = True
-        if self._reader is not None and not self._reader.done():
-            self._reader.cancel()
+        self._cancel.set()
         return True
 
 

@@ -96,11 +96,11 @@ def test_deployment_timeouts_fall_back_to_settings() -> None:
 
 def test_weighted_shuffle_prefers_heavier_deployments_and_keeps_all() -> None:
     settings = _settings(_entry("m", "openai/light", weight=1), _entry("m", "openai/heavy", weight=3))
-    registry = ModelRegistry.from_settings(settings, WeightedShuffle(random.Random(7)))
-    group = registry.resolve("m")
-    firsts = Counter(registry.pick(group).upstream_model for _ in range(4000))
+    group = ModelRegistry.from_settings(settings).resolve("m")
+    selector = WeightedShuffle(random.Random(7))
+    firsts = Counter(selector.order(group.deployments)[0].upstream_model for _ in range(4000))
     assert 0.70 < firsts["heavy"] / 4000 < 0.80
-    ordered = registry.selector.order(group.deployments)
+    ordered = selector.order(group.deployments)
     assert sorted(d.upstream_model for d in ordered) == ["heavy", "light"]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -34,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     facade = subparsers.add_parser("facade", help="run only the HTTP façade, pointing at a core")
     _add_common(facade)
-    facade.add_argument("--core", default=None, help=f"core address HOST:PORT (default $AQUEDUCT_CORE or {DEFAULT_CORE})")
+    # SUPPRESS: the admin verbs' global --core (given before the noun) must not be overwritten by a default.
+    facade.add_argument(
+        "--core", default=argparse.SUPPRESS, help=f"core address HOST:PORT (default $AQUEDUCT_CORE or {DEFAULT_CORE})"
+    )
     facade.add_argument("--host", default=None, help="listen host (default 127.0.0.1)")
     facade.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
     facade.set_defaults(func=run_facade)
@@ -45,9 +49,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
+    from aqueduct_client.cli._logging import configure_logging
     from core.bootstrap import embedded_default_models
     from core.settings import ConfigError, load_settings
-    from aqueduct_client.cli._logging import configure_logging
 
     try:
         settings = load_settings(args.config, **overrides)
@@ -67,7 +71,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_facade(args: argparse.Namespace) -> int:
     settings = _load(args, host=args.host, port=args.port)
-    target = args.core or os.environ.get("AQUEDUCT_CORE") or DEFAULT_CORE
+    target = getattr(args, "core", None) or os.environ.get("AQUEDUCT_CORE") or DEFAULT_CORE
     return asyncio.run(_serve(settings, with_core=False, core_target=target))
 
 
@@ -138,7 +142,7 @@ async def _serve(settings: Settings, *, with_core: bool, core_target: str | None
 
 
 async def _print_banner(server: Any, settings: Settings, core_target: str, with_core: bool) -> None:
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for "listening"
         await asyncio.sleep(0.05)
     host, port = server.servers[0].sockets[0].getsockname()[:2]
     base = f"http://{host}:{port}/v1"
@@ -156,16 +160,14 @@ async def _print_banner(server: Any, settings: Settings, core_target: str, with_
         "    .venv/bin/aqueduct user create me@example.com --org demo",
         "    TOKEN=$(.venv/bin/aqueduct token create --user me@example.com --name laptop)",
         "  Call it:",
-        f"    curl {base}/chat/completions -H \"Authorization: Bearer $TOKEN\" \\",
+        f'    curl {base}/chat/completions -H "Authorization: Bearer $TOKEN" \\',
         "      -H 'Content-Type: application/json' \\",
-        f"      -d '{{\"model\": \"{_first_chat_model(settings)}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'",
+        f"      -d '{_example_body(settings)}'",
         "",
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
-def _first_chat_model(settings: Settings) -> str:
-    for dep in settings.model_list:
-        if dep.model_info.mode == "chat":
-            return dep.model_name
-    return "MODEL"
+def _example_body(settings: Settings) -> str:
+    model = next((d.model_name for d in settings.model_list if d.model_info.mode == "chat"), "MODEL")
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": "Hi"}]})

@@ -1,0 +1,150 @@
+"""Admission: before a request goes upstream it reserves its place in every window that applies (one atomic
+step); when its usage is known the reservation is settled (the estimated input tokens corrected, the output
+tokens added). A rejected request reserves nothing and counts nowhere; an admitted one counts even when the
+upstream call fails.
+
+No database on this path: limits come from the in-memory table (core.limits.snapshot), windows from the
+in-process or Redis backend (core.limits.failover)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping, Sequence
+
+from core.auth.principal import Principal
+from core.errors import RateLimited
+from core.limits.backend import AdmitResult, LimiterBackend, Rejection
+from core.limits.failover import FailoverLimiter
+from core.limits.headers import rate_limit_headers, requests_text, set_response_metadata
+from core.limits.memory_backend import MemoryBackend
+from core.limits.model import DIMENSION_LABELS, DIMENSION_NAMES, WINDOW_SECONDS, Check, Dimension
+from core.limits.plan import ModelLimit, plan_checks
+from core.limits.snapshot import RefreshingSnapshot
+from core.limits.store import LimitTable
+
+log = logging.getLogger("aqueduct.core.limits")
+
+
+class Reservation:
+    """What one admitted request holds. `settle` is synchronous and idempotent (safe from a `finally` or a
+    usage hook); with Redis the correction is sent in the background."""
+
+    __slots__ = ("_admission", "_backend", "_keys", "_reserved_input", "_settled", "_slot", "headers")
+
+    def __init__(
+        self,
+        admission: Admission | None,
+        backend: LimiterBackend | None,
+        keys: tuple[str, ...],
+        slot: int,
+        reserved_input: int,
+        headers: dict[str, str],
+    ) -> None:
+        self._admission = admission
+        self._backend = backend
+        self._keys = keys
+        self._slot = slot
+        self._reserved_input = reserved_input
+        self._settled = False
+        self.headers = headers
+
+    @property
+    def settled(self) -> bool:
+        return self._settled
+
+    def settle(self, input_tokens: int, output_tokens: int) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        if self._admission is None or self._backend is None or not self._keys:
+            return
+        delta = max(0, input_tokens) - self._reserved_input
+        self._admission._settle(self._backend, self._keys, self._slot, delta, max(0, output_tokens))
+
+
+NO_RESERVATION_HEADERS: dict[str, str] = {}
+
+
+def _unlimited() -> Reservation:
+    return Reservation(None, None, (), 0, 0, NO_RESERVATION_HEADERS)
+
+
+class Admission:
+    def __init__(
+        self,
+        limiter: FailoverLimiter,
+        limits: RefreshingSnapshot[LimitTable],
+        models: Mapping[str, ModelLimit],
+    ) -> None:
+        self.limiter = limiter
+        self._limits = limits
+        self._models = dict(models)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def checks(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> list[Check]:
+        return plan_checks(principal, model, self._limits.value, self._models, estimated_input_tokens)
+
+    async def admit(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> Reservation:
+        """Reserves the request in every applicable window, or raises RateLimited (nothing reserved). The
+        x-ratelimit-* headers of the outcome are also put on the current RPC (core.limits.headers)."""
+        checks = self.checks(principal, model, estimated_input_tokens)
+        if not checks:
+            return _unlimited()
+        keys = tuple(c.key for c in checks)
+        result, backend = await self.limiter.admit(keys, [c.limits for c in checks], [c.costs for c in checks])
+        headers = rate_limit_headers(checks, result.states)
+        set_response_metadata(headers)
+        if result.rejection is not None:
+            raise rate_limited(checks, result, result.rejection, headers)
+        reserved = checks[0].costs[Dimension.INPUT_TOKENS]
+        return Reservation(self, backend, keys, result.slot, reserved, headers)
+
+    def _settle(self, backend: LimiterBackend, keys: Sequence[str], slot: int, delta: int, output: int) -> None:
+        if delta == 0 and output == 0:
+            return
+        if isinstance(backend, MemoryBackend):
+            backend.settle_now(keys, slot, delta, output)
+            return
+        task = asyncio.get_running_loop().create_task(self.limiter.settle(backend, keys, slot, delta, output))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Waits for settlements still in flight (shutdown, tests)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+def rate_limited(checks: Sequence[Check], result: AdmitResult, rejection: Rejection, headers: dict[str, str]) -> RateLimited:
+    check = checks[rejection.index]
+    dim = Dimension(rejection.dimension)
+    state = result.states[rejection.index]
+    limit = check.limits[dim]
+    used = state.used[dim]
+    label = DIMENSION_LABELS[dim]
+    source = check.sources[dim] or check.subject
+    retry_seconds = max(rejection.retry_after_ms / 1000, 0.001)
+    if dim == Dimension.REQUESTS:
+        limit_text, used_text = requests_text(limit), requests_text(used)
+    else:
+        limit_text, used_text = str(limit), str(used)
+    if rejection.too_large:
+        message = (
+            f"Request too large: it needs about {check.costs[dim]} {label.split(' per ')[0]}, more than the "
+            f"{check.level.value}-level limit of {limit_text} {label} for {check.subject} ({source})."
+        )
+    else:
+        message = (
+            f"Rate limit reached for {label} at the {check.level.value} level: {check.subject} is limited to "
+            f"{limit_text} {label} ({source}) and used {used_text} in the last {WINDOW_SECONDS} seconds. "
+            f"Please retry after {math.ceil(retry_seconds)} seconds."
+        )
+    metadata = {
+        **headers,
+        "limit_level": check.level.value,
+        "limit_dimension": DIMENSION_NAMES[dim],
+        "limit_subject": check.subject,
+    }
+    return RateLimited(message, metadata=metadata, retry_after=retry_seconds)

@@ -1,0 +1,15 @@
+"""A fake OpenAI-compatible upstream on loopback, shared by the resilience tests of a module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bench.fake_upstream import FakeUpstream, FakeUpstreamConfig
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream(FakeUpstreamConfig(chunks=5, embedding_dim=8)) as fake:
+        yield fake
