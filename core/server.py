@@ -11,7 +11,9 @@ from aqueduct.v1 import (
     chat_service_pb2,
     completion_service_pb2,
     embedding_service_pb2,
+    governance_service_pb2,
     model_service_pb2,
+    usage_service_pb2,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -22,11 +24,16 @@ from core.db.engine import create_engine, create_sessionmaker
 from core.db.migrate import upgrade
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
+from core.limits.runtime import GovernanceRuntime, start_governance
 from core.services.admin import AdminServicer
+from core.services.governance import GovernanceServicer
 from core.services.inference_deps import InferenceRuntime, add_inference_services
+from core.services.usage import UsageServicer
 from core.settings import Settings
 from core.tenancy.service import TenancyService
 from core.usage.recorder import UsageRecorder
+from core.usage.reporting import UsageReporting
+from core.usage.retention import RetentionPurger
 
 log = logging.getLogger("aqueduct.core")
 
@@ -36,7 +43,12 @@ _SERVICE_NAMES = (
     embedding_service_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,
     model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name,
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    governance_service_pb2.DESCRIPTOR.services_by_name["GovernanceService"].full_name,
+    usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
 )
+# Health of the shared rate-limit store: SERVING while Redis holds the windows, NOT_SERVING while the
+# in-process fallback does; unknown (NOT_FOUND) when no Redis is configured. The façade's /health shows it.
+RATE_LIMIT_REDIS_HEALTH = "aqueduct.limits.redis"
 # Health and reflection answer without a token: load balancers and grpcurl must reach them.
 PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -54,6 +66,9 @@ class CoreServer:
         self._engine: AsyncEngine | None = None
         self._usage: UsageRecorder | None = None
         self._inference: InferenceRuntime | None = None
+        self._governance: GovernanceRuntime | None = None
+        self._retention: RetentionPurger | None = None
+        self._health_updates: set[asyncio.Task[None]] = set()
         self._health = health.aio.HealthServicer()
         self.port: int = 0
 
@@ -64,6 +79,11 @@ class CoreServer:
         authenticator = Authenticator(engine, settings, self._admin_token)
         self._usage = UsageRecorder(engine, settings)
         await self._usage.start()
+        self._governance = governance = await start_governance(
+            engine, settings, on_redis_status=self._redis_status_changed
+        )
+        self._retention = RetentionPurger(engine, settings)
+        self._retention.start()
 
         server = grpc.aio.server(
             interceptors=[ErrorsInterceptor(), AuthInterceptor(authenticator, PUBLIC_METHOD_PREFIXES)],
@@ -77,6 +97,14 @@ class CoreServer:
         from aqueduct.v1 import admin_service_pb2_grpc
 
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(tenancy), server)
+        from aqueduct.v1 import governance_service_pb2_grpc, usage_service_pb2_grpc
+
+        governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server(
+            GovernanceServicer(governance.limits_admin, governance.exclusions_admin), server
+        )
+        usage_service_pb2_grpc.add_UsageServiceServicer_to_server(
+            UsageServicer(UsageReporting(engine, settings)), server
+        )
         self._inference = await add_inference_services(server, settings, self._usage)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((*_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -89,20 +117,38 @@ class CoreServer:
         self._server = server
         for name in ("", *_SERVICE_NAMES):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if governance.limiter.redis_configured:
+            self._redis_status_changed(governance.limiter.redis_up)
         log.info("core listening on %s", bind.rsplit(":", 1)[0] + f":{self.port}")
         return self.port
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting RPCs, let in-flight ones finish within `grace`, then flush usage and close pools."""
+        log.info("core stopping")
         await self._health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         if self._inference is not None:
             await self._inference.aclose()
+        if self._retention is not None:
+            await self._retention.aclose()
+        if self._governance is not None:
+            await self._governance.aclose()
         if self._usage is not None:
             await self._usage.close()
         if self._engine is not None:
             await self._engine.dispose()
+        log.info("core stopped")
+
+    @property
+    def governance(self) -> GovernanceRuntime | None:
+        return self._governance
+
+    def _redis_status_changed(self, up: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        task = asyncio.get_running_loop().create_task(self._health.set(RATE_LIMIT_REDIS_HEALTH, status))
+        self._health_updates.add(task)
+        task.add_done_callback(self._health_updates.discard)
 
     async def wait_for_termination(self) -> None:
         if self._server is not None:

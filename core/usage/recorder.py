@@ -1,5 +1,6 @@
 """The usage writer: `record()` only appends to memory; a background task writes batches (one executemany
-INSERT each) every `usage_flush_interval_seconds`, or sooner once `usage_batch_size` records wait.
+INSERT each) every `usage_flush_interval_seconds`, or sooner once `usage_batch_size` records wait. The same
+transaction adds the batch to the per-minute and per-hour rollups (core.usage.rollups).
 
 Failures are logged and retried with backoff; the records stay queued. Memory stays bounded while the database
 is down: past `max_pending` the oldest records are dropped, and the drop is logged with a count."""
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db.tables import UsageRecordRow
 from core.settings import Settings
 from core.usage.events import UsageEvent
+from core.usage.rollups import write_rollups
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,9 @@ class UsageRecorder:
             return
         self._closed = True
         if self._task is not None:
-            self._task.cancel()
+            # Holding the lock means no batch is half-written: the task is idle or waiting, safe to cancel.
+            async with self._write_lock:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for attempt in range(CLOSE_ATTEMPTS):
@@ -114,6 +118,9 @@ class UsageRecorder:
                 batch = [self._pending.popleft() for _ in range(min(self._batch_size, len(self._pending)))]
                 try:
                     await self._write(batch)
+                except asyncio.CancelledError:
+                    self._pending.extendleft(reversed(batch))  # not lost: close() writes it
+                    raise
                 except Exception:
                     self._failures += 1
                     self._pending.extendleft(reversed(batch))
@@ -135,6 +142,7 @@ class UsageRecorder:
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(_TABLE.insert(), rows)
+                await write_rollups(conn, rows)
         except (DataError, IntegrityError):
             # A bad row must not block the queue forever: write the others one by one and drop it.
             await self._write_one_by_one(rows)
@@ -145,6 +153,7 @@ class UsageRecorder:
             try:
                 async with self._engine.begin() as conn:
                     await conn.execute(_TABLE.insert(), [row])
+                    await write_rollups(conn, [row])
             except (DataError, IntegrityError):
                 log.exception("usage record %s cannot be stored; dropped", row.get("request_id"))
                 rows.remove(row)

@@ -132,6 +132,11 @@ async def _serve(settings: Settings, *, with_core: bool, core_target: str | None
     )
     server = uvicorn.Server(config)
     banner = asyncio.create_task(_print_banner(server, settings, core_target, with_core))
+    # uvicorn restores the previous handlers after its graceful shutdown and re-raises the signal it caught; with
+    # the default handlers that kills the process before core drains and usage is flushed. Ours just asks uvicorn
+    # to exit, so the re-raise is harmless and core.stop() below runs.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     try:
         await server.serve()
     finally:
