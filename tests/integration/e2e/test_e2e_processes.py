@@ -108,17 +108,32 @@ def test_split_core_and_facade_processes(upstream: FakeUpstream, tmp_path: Path)
         core.stop()
 
 
-def test_bad_config_stops_startup_with_a_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "model_list:\n  - model_name: a\n    litellm_params: {model: nosuch/a}\n",
+            "model_list[0] (a): unknown provider prefix 'nosuch'",
+        ),
+        (
+            "model_list:\n  - {model_name: a, litellm_params: {model: mock/a}}\n"
+            "router_settings: {fallbacks: [{a: [ghost]}]}\n",
+            "ghost",
+        ),
+    ],
+    ids=["unknown-provider", "fallback-to-unknown-model"],
+)
+def test_bad_config_stops_startup_with_a_message(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "bad.yaml"
-    config.write_text("model_list:\n  - model_name: a\n    litellm_params: {model: nosuch/a}\n")
+    config.write_text(text)
     result = subprocess.run(
         [AQUEDUCT, "serve", "--config", str(config), "--port", "0", "--grpc-port", "0"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0
-    assert "model_list[0] (a): unknown provider prefix 'nosuch'" in result.stderr
+    assert result.returncode == 2
+    assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 

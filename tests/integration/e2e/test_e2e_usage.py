@@ -112,3 +112,23 @@ def test_no_token_secret_in_database_or_logs(gateway: Gateway, user_token: str) 
             dump = str(conn.execute(sa.text("SELECT * FROM api_tokens")).all())
         engine.dispose()
         assert user_token not in dump and user_token[3:20] not in dump
+
+
+def test_upstream_without_stream_usage_is_estimated(gateway: Gateway, user_token: str) -> None:
+    """llama.cpp's server sends no usage in streams: the gateway estimates it and says so."""
+    rid = f"req-{uuid.uuid4().hex}"
+    oc = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0, default_headers={"x-request-id": rid})
+    chunks = list(
+        oc.chat.completions.create(
+            model="chat-model",
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body={"x_fake": {"no_usage": True}},
+        )
+    )
+    usage = [c.usage for c in chunks if c.usage is not None]
+    assert len(usage) == 1 and usage[0].completion_tokens > 0  # the client asked, so it gets the estimate
+    [row] = usage_rows(gateway, rid)
+    assert row["tokens_estimated"] is True or row["tokens_estimated"] == 1
+    assert row["output_tokens"] == usage[0].completion_tokens

@@ -11,12 +11,17 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
 DEFAULT_CORE = "127.0.0.1:50051"
+# `aqueduct serve`: the façade calls core in-process ("local") or over loopback gRPC ("tcp"). Core's TCP port
+# serves the CLI and other clients either way.
+TRANSPORTS = ("local", "tcp")
+TRANSPORT_ENV = "AQUEDUCT_CORE_TRANSPORT"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--host", default=None, help="façade listen host (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="façade HTTP port (default 8000)")
     serve.add_argument("--grpc-port", type=int, default=None, help="core gRPC port (default 50051)")
+    serve.add_argument(
+        "--core-transport",
+        choices=TRANSPORTS,
+        default=os.environ.get(TRANSPORT_ENV, "local"),
+        help=f"how the façade reaches core: 'local' (in-process calls, the default) or 'tcp' (gRPC over "
+        f"loopback, as a separate façade would); also ${TRANSPORT_ENV}",
+    )
     serve.set_defaults(func=run_serve)
 
     core = subparsers.add_parser("core", help="run only core (gRPC), for scale-out")
@@ -51,33 +63,50 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
     from aqueduct_client.cli._logging import configure_logging
     from core.bootstrap import embedded_default_models
+    from core.routing import validate_router_settings
     from core.settings import ConfigError, load_settings
 
     try:
         settings = load_settings(args.config, **overrides)
+        if args.config is None and not settings.model_list:
+            settings.model_list = embedded_default_models()
+        validate_router_settings(settings)
     except ConfigError as exc:
         print(f"aqueduct: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    if args.config is None and not settings.model_list:
-        settings.model_list = embedded_default_models()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     return settings
 
 
 def run_serve(args: argparse.Namespace) -> int:
     settings = _load(args, host=args.host, port=args.port, grpc_port=args.grpc_port)
-    return asyncio.run(_serve(settings, with_core=True, core_target=None))
+    if args.core_transport not in TRANSPORTS:
+        print(f"aqueduct: ${TRANSPORT_ENV} must be one of {', '.join(TRANSPORTS)}", file=sys.stderr)
+        return 2
+    local = args.core_transport == "local"
+    return _run(_serve(settings, with_core=True, core_target=None, local=local))
 
 
 def run_facade(args: argparse.Namespace) -> int:
     settings = _load(args, host=args.host, port=args.port)
     target = getattr(args, "core", None) or os.environ.get("AQUEDUCT_CORE") or DEFAULT_CORE
-    return asyncio.run(_serve(settings, with_core=False, core_target=target))
+    return _run(_serve(settings, with_core=False, core_target=target))
 
 
 def run_core(args: argparse.Namespace) -> int:
     settings = _load(args, grpc_host=args.grpc_host, grpc_port=args.grpc_port)
-    return asyncio.run(_run_core(settings))
+    return _run(_run_core(settings))
+
+
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    """Runs a server on uvloop when it is installed (uvicorn[standard] brings it): its event loop costs a
+    fraction of asyncio's per socket event and callback, which is most of a gateway's work."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def _start_core(settings: Settings) -> tuple[Any, int]:
@@ -108,17 +137,20 @@ async def _run_core(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, *, with_core: bool, core_target: str | None) -> int:
+async def _serve(settings: Settings, *, with_core: bool, core_target: str | None, local: bool = False) -> int:
     import uvicorn
 
     from http_facade.app import create_app
 
     core = None
+    channel = None
     if with_core:
         core, grpc_port = await _start_core(settings)
         core_target = f"127.0.0.1:{grpc_port}"
+        if local:
+            channel = core.local_channel
     assert core_target is not None
-    app = create_app(core_target, stream_keepalive_seconds=settings.stream_keepalive_seconds)
+    app = create_app(core_target, stream_keepalive_seconds=settings.stream_keepalive_seconds, core_channel=channel)
     config = uvicorn.Config(
         app,
         host=settings.host,
