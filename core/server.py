@@ -24,6 +24,7 @@ from core.db.engine import create_engine, create_sessionmaker
 from core.db.migrate import upgrade
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
+from core.limits.metadata_interceptor import RateLimitMetadataInterceptor
 from core.limits.runtime import GovernanceRuntime, start_governance
 from core.services.admin import AdminServicer
 from core.services.governance import GovernanceServicer
@@ -31,6 +32,7 @@ from core.services.inference_deps import InferenceRuntime, add_inference_service
 from core.services.usage import UsageServicer
 from core.settings import Settings
 from core.tenancy.service import TenancyService
+from core.transport import LocalChannel, LocalChannelSettings, RecordingServer
 from core.usage.recorder import UsageRecorder
 from core.usage.reporting import UsageReporting
 from core.usage.retention import RetentionPurger
@@ -49,6 +51,12 @@ _SERVICE_NAMES = (
 # Health of the shared rate-limit store: SERVING while Redis holds the windows, NOT_SERVING while the
 # in-process fallback does; unknown (NOT_FOUND) when no Redis is configured. The façade's /health shows it.
 RATE_LIMIT_REDIS_HEALTH = "aqueduct.limits.redis"
+# The x-ratelimit-* headers ride on these services' unary responses as initial metadata.
+_RATE_LIMITED_PREFIXES = (
+    "/aqueduct.v1.ChatService/",
+    "/aqueduct.v1.CompletionService/",
+    "/aqueduct.v1.EmbeddingService/",
+)
 # Health and reflection answer without a token: load balancers and grpcurl must reach them.
 PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -59,9 +67,14 @@ _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 class CoreServer:
     """One core replica. start() migrates the database, wires the services and binds; stop() drains."""
 
-    def __init__(self, settings: Settings, *, admin_token: str | None) -> None:
+    def __init__(self, settings: Settings, *, admin_token: str | None, reuse_port: bool = False) -> None:
+        """`reuse_port`: bind the gRPC port with SO_REUSEPORT (`aqueduct serve --workers N`: every worker
+        serves the same port); otherwise a port in use is an error."""
         self.settings = settings
         self._admin_token = admin_token
+        self._reuse_port = reuse_port
+        self._recording: RecordingServer | None = None
+        self._interceptors: list[grpc.aio.ServerInterceptor] = []
         self._server: grpc.aio.Server | None = None
         self._engine: AsyncEngine | None = None
         self._usage: UsageRecorder | None = None
@@ -85,13 +98,21 @@ class CoreServer:
         self._retention = RetentionPurger(engine, settings)
         self._retention.start()
 
-        server = grpc.aio.server(
-            interceptors=[ErrorsInterceptor(), AuthInterceptor(authenticator, PUBLIC_METHOD_PREFIXES)],
-            options=[
-                ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
+        self._interceptors = [
+            ErrorsInterceptor(),
+            AuthInterceptor(authenticator, PUBLIC_METHOD_PREFIXES),
+            RateLimitMetadataInterceptor(_RATE_LIMITED_PREFIXES),
+        ]
+        # RecordingServer keeps a table of every handler registered below, for local_channel().
+        server = self._recording = RecordingServer(
+            grpc.aio.server(
+                interceptors=self._interceptors,
+                options=[
+                    ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+                    ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+                    ("grpc.so_reuseport", 1 if self._reuse_port else 0),
+                ],
+            )
         )
         tenancy = TenancyService(create_sessionmaker(engine), authenticator, settings)
         from aqueduct.v1 import admin_service_pb2_grpc
@@ -105,7 +126,7 @@ class CoreServer:
         usage_service_pb2_grpc.add_UsageServiceServicer_to_server(
             UsageServicer(UsageReporting(engine, settings)), server
         )
-        self._inference = await add_inference_services(server, settings, self._usage)
+        self._inference = await add_inference_services(server, settings, self._usage, governance.inference)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((*_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
@@ -139,6 +160,13 @@ class CoreServer:
         if self._engine is not None:
             await self._engine.dispose()
         log.info("core stopped")
+
+    def local_channel(self, settings: LocalChannelSettings | None = None) -> LocalChannel:
+        """An in-process channel to this core (after start()): the same handlers and interceptors as the
+        network port, without serialization or sockets. `aqueduct serve` gives it to the façade."""
+        if self._recording is None:
+            raise RuntimeError("CoreServer.local_channel() needs a started server")
+        return LocalChannel(self._recording.table, self._interceptors, settings)
 
     @property
     def governance(self) -> GovernanceRuntime | None:

@@ -6,10 +6,11 @@ every error, including the framework's own 404/405/422, leaves in OpenAI's error
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import grpc
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +20,7 @@ from starlette.responses import Response
 from .core_client import CoreClient
 from .errors import OpenAIError, error_response, invalid_request, server_error
 from .forwarding import request_id_of
+from .hot_paths import FacadeApp
 from .routes import RouteDeps, all_routes
 from .settings import FacadeSettings
 
@@ -30,9 +32,11 @@ def create_app(
     *,
     settings: FacadeSettings | None = None,
     stream_keepalive_seconds: float | None = None,
+    core_channel: Callable[[], grpc.aio.Channel] | None = None,
 ) -> FastAPI:
     """The façade talking to core at `core_target` ("host:port"). `stream_keepalive_seconds`, when given,
-    overrides the settings' value (the CLI passes it from the shared config)."""
+    overrides the settings' value (the CLI passes it from the shared config). `core_channel`, when given,
+    makes the channel to core instead of TCP to `core_target` (`aqueduct serve`'s in-process channel)."""
     settings = settings or FacadeSettings()
     if stream_keepalive_seconds is not None:
         settings = FacadeSettings(
@@ -41,7 +45,7 @@ def create_app(
             max_grpc_message_bytes=settings.max_grpc_message_bytes,
             max_request_id_length=settings.max_request_id_length,
         )
-    core = CoreClient(core_target, settings)
+    core = CoreClient(core_target, settings, core_channel)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +55,7 @@ def create_app(
         finally:
             await core.close()
 
-    app = FastAPI(
+    app = FacadeApp(
         title="Aqueduct",
         lifespan=lifespan,
         docs_url=None,
@@ -61,11 +65,15 @@ def create_app(
     app.state.core = core
     app.state.settings = settings
     app.router.routes.extend(all_routes(RouteDeps(core, settings)))
-    _install_error_handlers(app, settings)
+    app.install_hot_paths(_install_error_handlers(app, settings))
     return app
 
 
-def _install_error_handlers(app: FastAPI, settings: FacadeSettings) -> None:
+def _install_error_handlers(
+    app: FastAPI, settings: FacadeSettings
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """Installs the OpenAI-shaped handlers; returns the one for unexpected errors (the hot paths use it too)."""
+
     def request_id(request: Request) -> str:
         return request_id_of(request, settings.max_request_id_length)
 
@@ -103,6 +111,7 @@ def _install_error_handlers(app: FastAPI, settings: FacadeSettings) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected_error)
+    return unexpected_error
 
 
 def _validation_param(exc: RequestValidationError) -> str | None:

@@ -3,6 +3,7 @@ event loop) and closed when the app stops; never one channel per request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import grpc
@@ -24,17 +25,29 @@ if TYPE_CHECKING:
 
 
 class CoreClient:
-    def __init__(self, target: str, settings: FacadeSettings) -> None:
+    """`channel_factory`, when given, makes the channel instead of a TCP one to `target`: `aqueduct serve`
+    passes core's in-process channel (same contract, no network); `target` then only names it."""
+
+    def __init__(
+        self,
+        target: str,
+        settings: FacadeSettings,
+        channel_factory: Callable[[], grpc.aio.Channel] | None = None,
+    ) -> None:
         self.target = target
         self._settings = settings
+        self._channel_factory = channel_factory
         self._channel: grpc.aio.Channel | None = None
 
-    async def open(self) -> None:
+    def _tcp_channel(self) -> grpc.aio.Channel:
         limit = self._settings.max_grpc_message_bytes
-        channel = grpc.aio.insecure_channel(
+        return grpc.aio.insecure_channel(
             self.target,
             options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
         )
+
+    async def open(self) -> None:
+        channel = self._channel_factory() if self._channel_factory is not None else self._tcp_channel()
         self._channel = channel
         self.chat: ChatServiceAsyncStub = chat_service_pb2_grpc.ChatServiceStub(channel)
         self.completions: CompletionServiceAsyncStub = completion_service_pb2_grpc.CompletionServiceStub(channel)

@@ -18,8 +18,8 @@ from core.db.types import utcnow
 from core.errors import InvalidRequest, NotFound
 from core.limits.model import ScopeKind
 
-_LISTS = ExclusionRow.__table__  # type: ignore[attr-defined]
-_FLAGS = ExclusionMergeRow.__table__  # type: ignore[attr-defined]
+_LISTS = ExclusionRow.metadata.tables["exclusions"]
+_FLAGS = ExclusionMergeRow.metadata.tables["exclusion_merge_flags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +88,7 @@ class ExclusionsAdmin:
         await self._policy.snapshot.refresh()
         return self._view(scope)
 
-    async def set_merge(
-        self, p: Principal, ref: ScopeRef, kinds: list[ExclusionKind], merge: bool
-    ) -> ExclusionsView:
+    async def set_merge(self, p: Principal, ref: ScopeRef, kinds: list[ExclusionKind], merge: bool) -> ExclusionsView:
         scope = await self._scope(p, ref, manage=True)
         async with self._engine.begin() as conn:
             for kind in kinds:

@@ -48,9 +48,9 @@ async def load_exclusion_table(engine: AsyncEngine) -> ExclusionTable:
     lists: dict[ListKey, set[str]] = {}
     flags: dict[ListKey, bool] = {}
     async with engine.connect() as conn:
-        for r in await conn.execute(select(ExclusionRow.__table__)):  # type: ignore[arg-type]
+        for r in await conn.execute(select(ExclusionRow.metadata.tables["exclusions"])):
             lists.setdefault((ScopeKind(r.scope_kind), r.scope_id, ExclusionKind(r.kind)), set()).add(r.name)
-        for r in await conn.execute(select(ExclusionMergeRow.__table__)):  # type: ignore[arg-type]
+        for r in await conn.execute(select(ExclusionMergeRow.metadata.tables["exclusion_merge_flags"])):
             flags[(ScopeKind(r.scope_kind), r.scope_id, ExclusionKind(r.kind))] = bool(r.merge)
     return ExclusionTable({k: frozenset(v) for k, v in lists.items()}, flags)
 

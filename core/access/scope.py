@@ -41,6 +41,7 @@ class Scope:
     user_id: str | None = None
     service_account_id: str | None = None
     team_id: str | None = None
+    email: str | None = None  # user scopes
 
 
 def _kind_of(ref: ScopeRef) -> ScopeKind:
@@ -74,24 +75,24 @@ async def resolve_scope(conn: AsyncConnection, ref: ScopeRef) -> Scope:
     if kind is ScopeKind.TEAM:
         org_id, org_name = await _org(conn, ref.org)
         team = validation.name(ref.team, "team")
-        stmt = select(col(TeamRow.id)).where(col(TeamRow.org_id) == org_id, col(TeamRow.name) == team)
-        team_id = (await conn.execute(stmt)).scalar()
+        team_stmt = select(col(TeamRow.id)).where(col(TeamRow.org_id) == org_id, col(TeamRow.name) == team)
+        team_id = (await conn.execute(team_stmt)).scalar()
         if team_id is None:
             raise NotFound(f"team {team!r} not found in org {org_name!r}", field="team")
         return Scope(kind, team_id, f"team {team} (org {org_name})", org_id, org_name, team_id=team_id)
     if kind is ScopeKind.USER:
         email = validation.email(ref.user, "user")
-        stmt = (
+        user_stmt = (
             select(col(UserRow.id), col(UserRow.org_id), col(OrgRow.name))
             .join(OrgRow, col(OrgRow.id) == col(UserRow.org_id))
             .where(col(UserRow.email) == email)
         )
-        row = (await conn.execute(stmt)).first()
-        if row is None:
+        user_row = (await conn.execute(user_stmt)).first()
+        if user_row is None:
             raise NotFound(f"user {email!r} not found", field="user")
-        return Scope(kind, row[0], f"user {email}", row[1], row[2], user_id=row[0])
+        return Scope(kind, user_row[0], f"user {email}", user_row[1], user_row[2], user_id=user_row[0], email=email)
     token_id = ref.token_id.strip()
-    stmt = (
+    token_stmt = (
         select(
             col(ApiTokenRow.id),
             col(ApiTokenRow.name),
@@ -107,13 +108,11 @@ async def resolve_scope(conn: AsyncConnection, ref: ScopeRef) -> Scope:
         .outerjoin(ServiceAccountRow, col(ServiceAccountRow.id) == col(ApiTokenRow.service_account_id))
         .where(col(ApiTokenRow.id) == token_id)
     )
-    row = (await conn.execute(stmt)).first()
+    row = (await conn.execute(token_stmt)).first()
     if row is None:
         raise NotFound(f"token {token_id!r} not found", field="token_id")
     tid, name, user_id, email, org_id, org_name, sa_id, team_id = tuple(row)
-    return Scope(
-        ScopeKind.TOKEN, tid, f"token {name!r} ({email})", org_id, org_name, user_id, sa_id, team_id
-    )
+    return Scope(ScopeKind.TOKEN, tid, f"token {name!r} ({email})", org_id, org_name, user_id, sa_id, team_id)
 
 
 def require_manage(p: Principal, scope: Scope) -> None:

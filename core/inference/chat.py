@@ -46,6 +46,7 @@ class ChatInference:
                 lambda p: p.chat_completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
+                estimated_input_tokens=estimate_chat_input_tokens(body.get("messages")),
             ) as response:
                 tokens_in, tokens_out, estimated = ensure_usage(
                     response,
@@ -94,6 +95,7 @@ class ChatInference:
                 lambda p: p.stream_chat_completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
+                estimated_input_tokens=estimate_chat_input_tokens(body.get("messages")),
             ) as upstream:
                 await pump.run(upstream, on_accepted)
 

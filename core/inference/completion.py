@@ -46,6 +46,7 @@ class CompletionInference:
                 lambda p: p.completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
+                estimated_input_tokens=estimate_prompt_tokens(body.get("prompt")),
             ) as response:
                 tokens_in, tokens_out, estimated = ensure_usage(
                     response,
@@ -93,6 +94,7 @@ class CompletionInference:
                 lambda p: p.stream_completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
+                estimated_input_tokens=estimate_prompt_tokens(body.get("prompt")),
             ) as upstream:
                 await pump.run(upstream, on_accepted)
 

@@ -31,6 +31,7 @@ class EmbeddingInference:
                 lambda p: p.embeddings(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
+                estimated_input_tokens=estimate_prompt_tokens(body.get("input")),
             ) as response:
                 tokens_in, _, estimated = ensure_usage(
                     response, lambda: estimate_prompt_tokens(body.get("input")), lambda: 0, with_output=False

@@ -7,23 +7,28 @@ import binascii
 import bisect
 
 from core.errors import InvalidRequest
-from core.routing.registry import ModelGroup, ModelRegistry
+from core.routing.registry import ModelGroup, ModelRegistry, model_not_found
 
 
 class ModelCatalog:
     def __init__(self, registry: ModelRegistry) -> None:
         self._registry = registry
 
-    def get(self, name_or_alias: str) -> ModelGroup:
-        """Raises ModelNotFound."""
-        return self._registry.resolve(name_or_alias)
+    def get(self, name_or_alias: str, excluded: frozenset[str] = frozenset()) -> ModelGroup:
+        """Raises ModelNotFound, also for a model in `excluded` (canonical names hidden from the caller)."""
+        group = self._registry.resolve(name_or_alias)
+        if group.name in excluded:
+            raise model_not_found(name_or_alias)
+        return group
 
-    def page(self, page_size: int, page_token: str) -> tuple[list[ModelGroup], str]:
+    def page(
+        self, page_size: int, page_token: str, excluded: frozenset[str] = frozenset()
+    ) -> tuple[list[ModelGroup], str]:
         """Models after the token's position; `page_size` 0 means all. Returns (models, next_page_token),
         the token empty on the last page. Tokens carry the last id, so they stay valid across replicas."""
         if page_size < 0:
             raise InvalidRequest("page_size must not be negative.", field="page_size")
-        models = self._registry.list_models()
+        models = [m for m in self._registry.list_models() if m.name not in excluded]
         start = 0
         if page_token:
             last_id = _decode_token(page_token)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
@@ -14,6 +14,7 @@ from core.errors import InvalidRequest
 from core.inference.caller import Caller
 from core.inference.outcome import outcome_of
 from core.inference.usage_meter import UsageMeter
+from core.limits.hooks import InferenceGovernance
 from core.providers.base import JSONObject, Provider, ProviderLookup
 from core.providers.upstream_errors import malformed
 from core.routing.deployment import Deployment
@@ -47,6 +48,8 @@ class InferenceDeps:
     max_chunks_per_message: int = DEFAULT_MAX_CHUNKS_PER_MESSAGE
     # Built from the registry with default router settings when not given (tests).
     router: Router | None = None
+    # Model exclusions and rate-limit admission (core.limits.hooks); None: neither (tests).
+    governance: InferenceGovernance | None = None
 
     def __post_init__(self) -> None:
         if self.router is None:
@@ -60,6 +63,8 @@ class InferenceDeps:
         if not model:
             raise InvalidRequest("You must provide a model parameter.", field="model")
         group = self.registry.resolve(model)
+        if self.governance is not None:
+            self.governance.check_model(meter.caller.principal, group.name, model)
         group.require_endpoint(endpoint)
         meter.model = group.name
         return group
@@ -74,6 +79,7 @@ class InferenceDeps:
         *,
         request_id: str,
         on_served: OnServed | None = None,
+        estimated_input_tokens: int = 0,
     ) -> AsyncIterator[T]:
         """Lets the router call `group`'s deployments (with retries and fallbacks) until `call` succeeds,
         and yields its value; the block's own failures are never retried (see core/routing/router.py). The
@@ -85,17 +91,34 @@ class InferenceDeps:
             meter.model = deployment.model_name
             meter.deployment = deployment.upstream_model
 
-        async with router.route(
-            group,
-            endpoint,
-            lambda deployment: call(self.providers.get(deployment)),
-            request_id=request_id,
-            on_attempt=on_attempt,
-            tokens_used=lambda: meter.input_tokens + meter.output_tokens,
-        ) as routed:
+        async with (
+            self._admitted(group, meter, estimated_input_tokens),
+            router.route(
+                group,
+                endpoint,
+                lambda deployment: call(self.providers.get(deployment)),
+                request_id=request_id,
+                on_attempt=on_attempt,
+                tokens_used=lambda: meter.input_tokens + meter.output_tokens,
+            ) as routed,
+        ):
             if on_served is not None:
                 on_served(ServedBy(model_group=routed.deployment.model_name, deployment=routed.deployment.id))
             yield routed.value
+
+    def _admitted(
+        self, group: ModelGroup, meter: UsageMeter, estimated_input_tokens: int
+    ) -> AbstractAsyncContextManager[object]:
+        """Rate-limit admission around the upstream attempts: reserved before the first, settled with the
+        meter's tokens after the block (a failed upstream call still counts; a 429 here reserves nothing)."""
+        if self.governance is None:
+            return nullcontext()
+        return self.governance.admitted(
+            meter.caller.principal,
+            group.name,
+            estimated_input_tokens,
+            lambda: (meter.input_tokens, meter.output_tokens),
+        )
 
 
 class Metered:

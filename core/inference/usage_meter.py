@@ -24,6 +24,10 @@ class UsageMeter:
         self.estimated = False
         self.ttft_ms: float | None = None
 
+    @property
+    def caller(self) -> Caller:
+        return self._caller
+
     def mark_first_token(self) -> None:
         if self.ttft_ms is None:
             self.ttft_ms = (time.perf_counter() - self._started) * 1000

@@ -19,7 +19,7 @@ from core.limits.model import REQUEST_UNITS, Level, LimitValues, ScopeKind
 from core.limits.snapshot import RefreshingSnapshot
 from core.limits.store import LimitTable
 
-_TABLE = RateLimitRow.__table__  # type: ignore[attr-defined]
+_TABLE = RateLimitRow.metadata.tables["rate_limits"]
 # Postgres INTEGER; a larger limit is a typo, not a plan.
 MAX_LIMIT = 2**31 - 1
 
@@ -130,13 +130,17 @@ class LimitsAdmin:
             sources = tuple(
                 f"{scope.label}'s own limit" if o is not None else (org_source if f is not None else "")
                 for o, f in zip(
-                    (own.rpm, own.input_tpm, own.output_tpm), (values.rpm, values.input_tpm, values.output_tpm), strict=True
+                    (own.rpm, own.input_tpm, own.output_tpm),
+                    (values.rpm, values.input_tpm, values.output_tpm),
+                    strict=True,
                 )
             )
             entries.append((Level.MEMBER, scope.label, False, values, sources, f"m:u:{scope.id}"))  # type: ignore[arg-type]
         if scope.kind is ScopeKind.TOKEN:
             own = table.get(ScopeKind.TOKEN, scope.id)
-            entries.append((Level.TOKEN, scope.label, False, own, _sources(own, "the token's own limit"), f"t:{scope.id}"))
+            entries.append(
+                (Level.TOKEN, scope.label, False, own, _sources(own, "the token's own limit"), f"t:{scope.id}")
+            )
         keys = [key for *_, key in entries if key is not None]
         states = iter(await self._limiter.usage(keys))
         return LimitsView(

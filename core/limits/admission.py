@@ -117,7 +117,9 @@ class Admission:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 
 
-def rate_limited(checks: Sequence[Check], result: AdmitResult, rejection: Rejection, headers: dict[str, str]) -> RateLimited:
+def rate_limited(
+    checks: Sequence[Check], result: AdmitResult, rejection: Rejection, headers: dict[str, str]
+) -> RateLimited:
     check = checks[rejection.index]
     dim = Dimension(rejection.dimension)
     state = result.states[rejection.index]

@@ -1,11 +1,12 @@
 """Sends the x-ratelimit-* headers of a unary RPC as initial metadata, so successful responses carry them
-too (errors carry them in ErrorInfo metadata). Streams send them when the upstream accepted the request
-(core.services._inference_call.accept_stream reads the same per-RPC slot)."""
+too (errors carry them in ErrorInfo metadata). Streams send them with the routing headers once the upstream
+accepted (core.services._inference_call.accept_stream reads the same per-RPC slot). Unary servicers must
+therefore not send initial metadata themselves (they use trailing metadata)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -26,7 +27,7 @@ def _wrap(behavior: Behavior) -> Behavior:
 
 
 class RateLimitMetadataInterceptor(grpc.aio.ServerInterceptor):
-    """Innermost interceptor (it must run inside the RPC's task, after authentication)."""
+    """Innermost interceptor: it runs inside the RPC's task, after authentication, around the servicer."""
 
     def __init__(self, method_prefixes: tuple[str, ...]) -> None:
         self._prefixes = method_prefixes
@@ -40,7 +41,6 @@ class RateLimitMetadataInterceptor(grpc.aio.ServerInterceptor):
         method: str = handler_call_details.method or ""
         if handler is None or handler.unary_unary is None or not method.startswith(self._prefixes):
             return handler
-        replaced: grpc.RpcMethodHandler[Any, Any] = handler._replace(  # type: ignore[attr-defined]
-            unary_unary=_wrap(handler.unary_unary)
-        )
+        behavior = cast(Behavior, handler.unary_unary)
+        replaced: grpc.RpcMethodHandler[Any, Any] = cast(Any, handler)._replace(unary_unary=_wrap(behavior))
         return replaced

@@ -35,10 +35,7 @@ def model_limits_from_settings(settings: Settings) -> dict[str, ModelLimit]:
         multiplier = entry.model_info.request_limit_multiplier
         if multiplier is not None and multiplier > 0 and name not in multipliers:
             multipliers[name] = multiplier
-    return {
-        name: ModelLimit(_sum_all(rpms[name]), _sum_all(tpms[name]), multipliers.get(name, 1.0))
-        for name in rpms
-    }
+    return {name: ModelLimit(_sum_all(rpms[name]), _sum_all(tpms[name]), multipliers.get(name, 1.0)) for name in rpms}
 
 
 def _sum_all(values: list[int | None]) -> int | None:
@@ -75,8 +72,7 @@ def member_limits(p: Principal, table: LimitTable) -> tuple[LimitValues, tuple[s
         own_source = f"user {p.user_email}'s own limit"
     values = own.over(org)
     sources = tuple(
-        own_source if own_value is not None else org_source
-        for own_value in (own.rpm, own.input_tpm, own.output_tpm)
+        own_source if own_value is not None else org_source for own_value in (own.rpm, own.input_tpm, own.output_tpm)
     )
     return values, (sources[0], sources[1], sources[2])
 

@@ -25,7 +25,7 @@ class LimitTable:
 
 
 async def load_limit_table(engine: AsyncEngine) -> LimitTable:
-    stmt = select(RateLimitRow.__table__)  # type: ignore[arg-type]
+    stmt = select(RateLimitRow.metadata.tables["rate_limits"])
     async with engine.connect() as conn:
         result = await conn.execute(stmt)
         rows = {

@@ -3,7 +3,7 @@
 from core.routing.deployment import Deployment
 from core.routing.health import DeploymentHealth, DeploymentStatus, HealthBoard
 from core.routing.registry import ENDPOINT_MODES, ModelGroup, ModelRegistry, model_not_found
-from core.routing.router import Routed, Router
+from core.routing.router import Routed, Router, validate_router_settings
 from core.routing.router_settings import RouterSettings, RoutingStrategy, router_settings_of
 from core.routing.selection import DeploymentSelector, WeightedShuffle
 from core.routing.strategies import LeastBusy, LowestLatency, build_selector
@@ -27,4 +27,5 @@ __all__ = [
     "build_selector",
     "model_not_found",
     "router_settings_of",
+    "validate_router_settings",
 ]

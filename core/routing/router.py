@@ -30,9 +30,10 @@ from core.routing.error_policy import (
 from core.routing.fallbacks import FallbackTable
 from core.routing.health import Clock, HealthBoard
 from core.routing.registry import ModelGroup, ModelRegistry
-from core.routing.router_settings import RouterSettings
+from core.routing.router_settings import RouterSettings, router_settings_of
 from core.routing.selection import DeploymentSelector
 from core.routing.strategies import build_selector
+from core.settings import Settings
 
 log = logging.getLogger("aqueduct.core.routing")
 
@@ -212,6 +213,14 @@ class Router:
             f"No healthy deployment for model `{group.name}`; every one is cooling down after failures.",
             retry_after=min(cooling) if cooling else None,
         )
+
+
+def validate_router_settings(settings: Settings) -> RouterSettings:
+    """Checks router_settings against the model list (strategy, numbers, fallback model names) and returns
+    them; raises core.settings.ConfigError. For start-up code that wants the error before anything runs."""
+    router_settings = router_settings_of(settings)
+    FallbackTable.build(router_settings, ModelRegistry.from_settings(settings))
+    return router_settings
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,9 +1,12 @@
 """What the inference servicers share: who is calling, how a stream reaches grpc.aio, and the metadata that
 tells the client which model group and deployment answered.
 
-Core sends `x-aqueduct-model-group` / `x-aqueduct-deployment` as gRPC *initial* metadata: for a stream with
-the headers once the upstream accepted (the façade waits for them before committing its HTTP headers), for a
-unary call just before the response. The façade copies them to the HTTP response headers."""
+`x-aqueduct-model-group` / `x-aqueduct-deployment` travel as gRPC metadata that the façade copies to the HTTP
+response headers:
+- streams: *initial* metadata, sent once the upstream accepted (the façade waits for it before committing its
+  HTTP headers), together with the x-ratelimit-* pairs of core.limits;
+- unary calls: *trailing* metadata, because initial metadata of unary calls is sent by core.limits'
+  RateLimitMetadataInterceptor after the servicer returned, and can be sent only once."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import grpc
 
 from core.inference.caller import Caller, current_caller
 from core.inference.pipeline import ServedBy
+from core.limits.headers import response_metadata
 from core.request_context import RequestContext
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -44,11 +48,11 @@ class Served:
         return tuple((k, v) for k, v in pairs if v.isascii() and v.isprintable())
 
 
-async def send_served(context: Context, served: Served) -> None:
-    """Initial metadata with the serving model group and deployment. For streams this is also the signal that
-    the upstream accepted, so the façade can still answer an ordinary error before it."""
-    await context.send_initial_metadata(served.metadata())
+async def accept_stream(context: Context, served: Served) -> None:
+    """Headers go out only once the upstream accepted, so the façade can still answer an ordinary error."""
+    await context.send_initial_metadata((*served.metadata(), *response_metadata()))
 
 
-# The streams' name for it: headers go out only once the upstream accepted.
-accept_stream = send_served
+def set_served_trailers(context: Context, served: Served) -> None:
+    """For unary calls: the serving model group and deployment as trailing metadata."""
+    context.set_trailing_metadata(served.metadata())

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aqueduct.v1 import chat_pb2, chat_service_pb2, chat_service_pb2_grpc
 
 from core.inference.chat import ChatInference
-from core.services._inference_call import Context, Served, accept_stream, caller_of, send_served
+from core.services._inference_call import Context, Served, accept_stream, caller_of, set_served_trailers
 
 _CREATE = "/aqueduct.v1.ChatService/CreateChatCompletion"
 _STREAM = "/aqueduct.v1.ChatService/StreamChatCompletion"
@@ -22,7 +22,7 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     ) -> chat_service_pb2.CreateChatCompletionResponse:
         served = Served()
         completion = await self._chat.create(request.params, caller_of(context, _CREATE), on_served=served.record)
-        await send_served(context, served)
+        set_served_trailers(context, served)
         return chat_service_pb2.CreateChatCompletionResponse(completion=completion)
 
     async def StreamChatCompletion(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from aqueduct.v1 import completion_pb2, completion_service_pb2, completion_service_pb2_grpc
 
 from core.inference.completion import CompletionInference
-from core.services._inference_call import Context, Served, accept_stream, caller_of, send_served
+from core.services._inference_call import Context, Served, accept_stream, caller_of, set_served_trailers
 
 _CREATE = "/aqueduct.v1.CompletionService/CreateCompletion"
 _STREAM = "/aqueduct.v1.CompletionService/StreamCompletion"
@@ -24,7 +24,7 @@ class CompletionServicer(completion_service_pb2_grpc.CompletionServiceServicer):
         completion = await self._completions.create(
             request.params, caller_of(context, _CREATE), on_served=served.record
         )
-        await send_served(context, served)
+        set_served_trailers(context, served)
         return completion_service_pb2.CreateCompletionResponse(completion=completion)
 
     async def StreamCompletion(

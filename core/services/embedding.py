@@ -5,7 +5,7 @@ from __future__ import annotations
 from aqueduct.v1 import embedding_service_pb2, embedding_service_pb2_grpc
 
 from core.inference.embedding import EmbeddingInference
-from core.services._inference_call import Context, Served, caller_of, send_served
+from core.services._inference_call import Context, Served, caller_of, set_served_trailers
 
 _CREATE = "/aqueduct.v1.EmbeddingService/CreateEmbeddings"
 
@@ -19,5 +19,5 @@ class EmbeddingServicer(embedding_service_pb2_grpc.EmbeddingServiceServicer):
     ) -> embedding_service_pb2.CreateEmbeddingsResponse:
         served = Served()
         result = await self._embeddings.create(request.params, caller_of(context, _CREATE), on_served=served.record)
-        await send_served(context, served)
+        set_served_trailers(context, served)
         return embedding_service_pb2.CreateEmbeddingsResponse(embeddings=result)

@@ -20,6 +20,7 @@ from core.inference.completion import CompletionInference
 from core.inference.embedding import EmbeddingInference
 from core.inference.model_catalog import ModelCatalog
 from core.inference.pipeline import InferenceDeps
+from core.limits.hooks import InferenceGovernance
 from core.providers.pool import ProviderPool
 from core.routing.registry import ModelRegistry
 from core.routing.router import Router
@@ -50,7 +51,9 @@ class InferenceRuntime:
         await self.providers.aclose()
 
 
-def build_inference(settings: Settings, usage: UsageSink) -> InferenceRuntime:
+def build_inference(
+    settings: Settings, usage: UsageSink, governance: InferenceGovernance | None = None
+) -> InferenceRuntime:
     """Raises core.settings.ConfigError for invalid router_settings (e.g. a fallback to an unknown model)."""
     registry = ModelRegistry.from_settings(settings)
     router = Router(registry, router_settings_of(settings))
@@ -61,13 +64,16 @@ def build_inference(settings: Settings, usage: UsageSink) -> InferenceRuntime:
         usage=usage,
         max_chunks_per_message=settings.stream_max_chunks_per_message,
         router=router,
+        governance=governance,
     )
     return InferenceRuntime(registry=registry, providers=providers, router=router, deps=deps)
 
 
-async def add_inference_services(server: grpc.aio.Server, settings: Settings, usage: UsageSink) -> InferenceRuntime:
+async def add_inference_services(
+    server: grpc.aio.Server, settings: Settings, usage: UsageSink, governance: InferenceGovernance | None = None
+) -> InferenceRuntime:
     """Registers ChatService, CompletionService, EmbeddingService and ModelService on `server`."""
-    runtime = build_inference(settings, usage)
+    runtime = build_inference(settings, usage, governance)
     deps = runtime.deps
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(ChatInference(deps)), server)
     completion_service_pb2_grpc.add_CompletionServiceServicer_to_server(
@@ -77,6 +83,6 @@ async def add_inference_services(server: grpc.aio.Server, settings: Settings, us
         EmbeddingServicer(EmbeddingInference(deps)), server
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-        ModelServicer(ModelCatalog(runtime.registry), runtime.router), server
+        ModelServicer(ModelCatalog(runtime.registry), runtime.router, governance), server
     )
     return runtime

@@ -7,6 +7,7 @@ from aqueduct.v1 import model_pb2, model_service_pb2, model_service_pb2_grpc
 from core.auth.principal import current_principal
 from core.errors import PermissionDenied
 from core.inference.model_catalog import ModelCatalog
+from core.limits.hooks import InferenceGovernance
 from core.routing.registry import ModelGroup
 from core.routing.router import Router
 from core.routing.status import list_deployment_statuses
@@ -21,14 +22,21 @@ def model_message(group: ModelGroup) -> model_pb2.Model:
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, catalog: ModelCatalog, router: Router) -> None:
+    def __init__(self, catalog: ModelCatalog, router: Router, governance: InferenceGovernance | None = None) -> None:
         self._catalog = catalog
         self._router = router
+        self._governance = governance
+
+    def _excluded(self) -> frozenset[str]:
+        """Models hidden from the caller: absent from the list and 404 by name and alias (core.access)."""
+        if self._governance is None:
+            return frozenset()
+        return self._governance.excluded_models(current_principal())
 
     async def ListModels(
         self, request: model_service_pb2.ListModelsRequest, context: Context
     ) -> model_service_pb2.ListModelsResponse:
-        models, next_token = self._catalog.page(request.page_size, request.page_token)
+        models, next_token = self._catalog.page(request.page_size, request.page_token, self._excluded())
         return model_service_pb2.ListModelsResponse(
             models=[model_message(m) for m in models], next_page_token=next_token
         )
@@ -36,7 +44,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     async def GetModel(
         self, request: model_service_pb2.GetModelRequest, context: Context
     ) -> model_service_pb2.GetModelResponse:
-        return model_service_pb2.GetModelResponse(model=model_message(self._catalog.get(request.id)))
+        return model_service_pb2.GetModelResponse(model=model_message(self._catalog.get(request.id, self._excluded())))
 
     async def ListDeployments(
         self, request: model_service_pb2.ListDeploymentsRequest, context: Context

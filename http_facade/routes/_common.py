@@ -22,9 +22,12 @@ from ..streaming import Render, SSEResponse, StreamCall, start_stream
 
 log = logging.getLogger("aqueduct.facade")
 
-# Which model group and deployment served the request. Core sends them as gRPC initial metadata; the key
-# strings are copied from core/services/_inference_call.py because the façade must not import core.
+# Which model group and deployment served the request. Core sends them as gRPC trailing metadata for unary
+# calls and initial metadata for streams; the key strings are copied from core/services/_inference_call.py
+# because the façade must not import core.
 ROUTING_HEADERS = ("x-aqueduct-model-group", "x-aqueduct-deployment")
+# OpenAI's rate-limit headers (x-ratelimit-limit-requests, ...): initial metadata for unary calls and streams.
+RATE_LIMIT_PREFIX = "x-ratelimit-"
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -63,7 +66,12 @@ async def unary(call: Awaitable[R], render: Callable[[R], Any], fwd: Forwarded) 
     except CodecError as exc:
         log.error("core sent a response that cannot be rendered (request id %s): %s", fwd.request_id, exc.message)
         return error_response(server_error(), fwd.request_id)
-    return json_response(body, headers={"x-request-id": fwd.request_id, **await routing_headers(call)})
+    headers = {
+        "x-request-id": fwd.request_id,
+        **await routing_headers(call, "initial_metadata"),
+        **await routing_headers(call, "trailing_metadata"),
+    }
+    return json_response(body, headers=headers)
 
 
 async def stream(call: StreamCall, render: Render, fwd: Forwarded, settings: FacadeSettings) -> Response:
@@ -76,17 +84,21 @@ async def stream(call: StreamCall, render: Render, fwd: Forwarded, settings: Fac
         start,
         render,
         keepalive_seconds=settings.stream_keepalive_seconds,
-        headers={"x-request-id": fwd.request_id, **await routing_headers(call)},
+        headers={"x-request-id": fwd.request_id, **await routing_headers(call, "initial_metadata")},
     )
 
 
-async def routing_headers(call: object) -> dict[str, str]:
-    """The ROUTING_HEADERS core sent as initial metadata (already received once the call answered)."""
-    initial_metadata = getattr(call, "initial_metadata", None)
-    if initial_metadata is None:
+async def routing_headers(call: object, which: str) -> dict[str, str]:
+    """The ROUTING_HEADERS and x-ratelimit-* pairs in the call's `which` metadata (already received)."""
+    read = getattr(call, which, None)
+    if read is None:
         return {}
-    metadata = await initial_metadata()
-    return {k: v for k, v in metadata or () if k in ROUTING_HEADERS and isinstance(v, str)}
+    metadata = await read()
+    return {
+        k: v
+        for k, v in metadata or ()
+        if (k in ROUTING_HEADERS or k.startswith(RATE_LIMIT_PREFIX)) and isinstance(v, str)
+    }
 
 
 def both_paths(path: str) -> tuple[str, str]:

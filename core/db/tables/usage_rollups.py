@@ -70,6 +70,6 @@ class UsageRollupHourRow(_RollupColumns, table=True):
 
 # The latency histogram columns (lat_00 ... lat_41) are plain Core columns: 42 typed model fields would only
 # be noise, and they are read and written through the Table anyway.
-for _table in (UsageRollupMinuteRow.__table__, UsageRollupHourRow.__table__):
+for _name in ("usage_rollups_minute", "usage_rollups_hour"):
     for _column in _latency_columns().values():
-        _table.append_column(_column)  # type: ignore[attr-defined]
+        SQLModel.metadata.tables[_name].append_column(_column)

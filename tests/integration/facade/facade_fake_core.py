@@ -112,7 +112,9 @@ class FakeCore:
         chat_service_pb2_grpc.add_ChatServiceServicer_to_server(_Chat(self), server)
         completion_service_pb2_grpc.add_CompletionServiceServicer_to_server(_Completions(self), server)
         embedding_service_pb2_grpc.add_EmbeddingServiceServicer_to_server(_Embeddings(self), server)
-        model_service_pb2_grpc.add_ModelServiceServicer_to_server(_Models(self), server)
+        # RPCs the façade never calls (ListDeployments) keep the generated UNIMPLEMENTED default.
+        models = _Models(self)  # type: ignore[abstract]
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(models, server)
         health_servicer = health.aio.HealthServicer()
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -96,7 +96,9 @@ async def test_request_id_is_forwarded_and_echoed(http: httpx2.AsyncClient, fake
 @pytest.mark.parametrize("path", ["/health", "/v1/health"])
 async def test_health(http: httpx2.AsyncClient, path: str) -> None:
     response = await http.get(path)
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    # A core without Redis (the fake registers no rate-limit health service) limits in-process.
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "details": {"rate_limits": "in-process"}}
 
 
 async def test_health_without_core() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx2
 import openai
@@ -14,7 +15,7 @@ from tests.integration.facade.facade_fake_core import FakeCore
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-MESSAGES = [{"role": "user", "content": "hi"}]
+MESSAGES: Any = [{"role": "user", "content": "hi"}]
 
 
 async def test_chat_stream_with_usage(any_client: openai.AsyncOpenAI, fake_core: FakeCore) -> None:

@@ -58,17 +58,24 @@ class SetPrincipal(grpc.aio.ServerInterceptor):
         return handler._replace(unary_stream=stream)
 
 
+# Longest wait for usage events a test expects.
+USAGE_WAIT_SECONDS = 5.0
+
+
 class ListSink:
     def __init__(self) -> None:
         self.events: list[UsageEvent] = []
+        self._changed = asyncio.Event()
 
     def record(self, event: UsageEvent) -> None:
         self.events.append(event)
+        self._changed.set()
 
-    async def wait_for(self, n: int, timeout: float = 5.0) -> list[UsageEvent]:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, n: int) -> list[UsageEvent]:
+        async with asyncio.timeout(USAGE_WAIT_SECONDS):
             while len(self.events) < n:
-                await asyncio.sleep(0.005)
+                self._changed.clear()
+                await self._changed.wait()
         return self.events
 
 

@@ -9,11 +9,12 @@ from collections import Counter
 
 import grpc
 import pytest
-from aqueduct.v1 import chat_service_pb2, model_pb2, model_service_pb2
+from aqueduct.v1 import chat_pb2, chat_service_pb2, model_pb2, model_service_pb2
 
 from bench.fake_upstream import FakeUpstream, FakeUpstreamConfig
 from tests.integration.resilience.resilience_harness import (
     ADMIN_METADATA,
+    Gateway,
     chat,
     deployment,
     gateway,
@@ -22,19 +23,20 @@ from tests.integration.resilience.resilience_harness import (
 )
 
 
-async def _unary(gw: object, model: str, request_id: str | None = None, **extra: object) -> tuple[object, dict[str, str]]:
+async def _unary(
+    gw: Gateway, model: str, request_id: str | None = None, **extra: object
+) -> tuple[chat_pb2.ChatCompletion, dict[str, str]]:
     metadata = [("x-request-id", request_id)] if request_id else None
-    call = gw.chat.CreateChatCompletion(  # type: ignore[attr-defined]
+    call = gw.chat.CreateChatCompletion(
         chat_service_pb2.CreateChatCompletionRequest(params=chat(model, **extra)), metadata=metadata
     )
     response = await call
-    return response.completion, initial(await call.initial_metadata())
+    # Unary calls carry the routing headers in trailing metadata (streams: initial).
+    return response.completion, initial(await call.trailing_metadata())
 
 
 async def test_traffic_splits_by_weight_and_headers_name_the_deployment(upstream: FakeUpstream) -> None:
-    settings = settings_of(
-        deployment("m", upstream, "light", weight=1), deployment("m", upstream, "heavy", weight=3)
-    )
+    settings = settings_of(deployment("m", upstream, "light", weight=1), deployment("m", upstream, "heavy", weight=3))
     async with gateway(settings) as gw:
         served: Counter[str] = Counter()
         for _ in range(200):

@@ -14,12 +14,24 @@ import pytest
 from aqueduct.v1 import chat_service_pb2
 
 from bench.fake_upstream import FakeUpstream
-from tests.integration.resilience.resilience_harness import chat, deployment, facade, gateway, initial, settings_of
+from tests.integration.resilience.resilience_harness import (
+    Gateway,
+    chat,
+    deployment,
+    facade,
+    gateway,
+    initial,
+    settings_of,
+)
 
 
-def _stream(gw: object, model: str, **extra: object) -> grpc.aio.UnaryStreamCall:  # type: ignore[type-arg]
+def _stream(
+    gw: Gateway, model: str, **extra: object
+) -> grpc.aio.UnaryStreamCall[
+    chat_service_pb2.StreamChatCompletionRequest, chat_service_pb2.StreamChatCompletionResponse
+]:
     request = chat_service_pb2.StreamChatCompletionRequest(params=chat(model, **extra))
-    return gw.chat.StreamChatCompletion(request)  # type: ignore[attr-defined, no-any-return]
+    return gw.chat.StreamChatCompletion(request)
 
 
 def _text(messages: list[chat_service_pb2.StreamChatCompletionResponse]) -> str:
@@ -40,7 +52,8 @@ async def test_a_stream_is_retried_on_another_deployment_before_it_is_accepted(u
 
 async def test_no_retry_after_the_first_byte_went_to_the_client(upstream: FakeUpstream) -> None:
     settings = settings_of(
-        deployment("m", upstream, "breaks-a", {"reset_after": 2}), deployment("m", upstream, "breaks-b", {"reset_after": 2})
+        deployment("m", upstream, "breaks-a", {"reset_after": 2}),
+        deployment("m", upstream, "breaks-b", {"reset_after": 2}),
     )
     upstream.reset()
     async with gateway(settings) as gw:
@@ -78,12 +91,14 @@ async def test_client_disconnect_cancels_the_upstream_request_at_once(upstream: 
     settings = settings_of(deployment("m", upstream, "stalls", {"stall_after": 1}, stream_timeout=60))
     async with gateway(settings) as gw:
         call = _stream(gw, "m")
-        assert (await call.read()).chunks
+        first = await call.read()
+        assert isinstance(first, chat_service_pb2.StreamChatCompletionResponse) and first.chunks
         assert upstream.app.in_flight == 1
         call.cancel()
         async with asyncio.timeout(2):
             event = (await gw.sink.wait_for(1))[0]
-            while upstream.app.in_flight:
+            # The fake runs in another thread and has no event to wait on: poll its counter.
+            while upstream.app.in_flight:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         assert event.status == 499
         m = gw.runtime.router.registry.resolve("m").deployments[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aqueduct.v1 import chat_pb2, common_pb2, completion_pb2, embedding_pb2, model_pb2
@@ -12,7 +13,7 @@ from aqueduct_client import openai_json as codec
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 
 
-def _golden(name: str) -> dict:  # type: ignore[type-arg]
+def _golden(name: str) -> Any:
     return json.loads((GOLDEN / name).read_text())
 
 

@@ -4,6 +4,7 @@ and recovery, capacity, fallbacks and context-window fallbacks, and in-flight bo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -95,10 +96,8 @@ async def test_allowed_fails_within_the_window_start_a_cooldown_then_the_deploym
     a = router.registry.resolve("m").deployments[0]
     script = Script().always("a", http(500))
     for _ in range(40):
-        try:
+        with contextlib.suppress(UpstreamError):
             await route_once(router, "m", script)
-        except UpstreamError:
-            pass
         if router.board.get(a).cooling(clock()):
             break
     assert script.calls.count("a") == 3

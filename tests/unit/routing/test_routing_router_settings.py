@@ -77,3 +77,11 @@ def test_sliding_sum_forgets_what_left_the_window() -> None:
     assert window.total(59) == 5 and window.frees_in(59) == 1
     assert window.total(60) == 3
     assert window.total(91) == 0 and window.frees_in(91) == 0
+
+
+def test_validate_router_settings_checks_fallbacks_before_start() -> None:
+    from core.routing import validate_router_settings
+
+    assert validate_router_settings(_settings({"fallbacks": [{"m": ["n"]}]})).fallbacks == [{"m": ["n"]}]
+    with pytest.raises(ConfigError, match=r"router_settings\.fallbacks\[0\]\.m: unknown model 'x'"):
+        validate_router_settings(_settings({"fallbacks": [{"m": ["x"]}]}))

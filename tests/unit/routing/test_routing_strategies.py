@@ -41,7 +41,7 @@ async def test_least_busy_picks_the_deployment_with_fewest_in_flight_requests() 
 
 def _latency_board(clock: FakeClock, **settings: float) -> tuple[HealthBoard, LowestLatency]:
     registry = registry_of(entry("m", "fast"), entry("m", "slow"), entry("m", "new"))
-    config = RouterSettings(routing_strategy="latency-based-routing", **settings)  # type: ignore[arg-type]
+    config = RouterSettings(routing_strategy="latency-based-routing", **settings)
     board = HealthBoard(registry.deployments, config, clock)
     selector = build_selector("latency-based-routing", board, config, random.Random(5))
     assert isinstance(selector, LowestLatency)

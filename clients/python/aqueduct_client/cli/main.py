@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from aqueduct_client.cli import models, orgs, serve, service_accounts, teams, tokens, users
+from aqueduct_client.cli import exclusions, limits, models, orgs, serve, service_accounts, teams, tokens, usage, users
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
 from aqueduct_client.cli._errors import EXIT_FAILURE, CliError
@@ -25,6 +25,9 @@ _NOUNS: tuple[Callable[[SubParsers], None], ...] = (
     tokens.register,
     service_accounts.register,
     models.register,
+    limits.register,
+    exclusions.register,
+    usage.register,
 )
 
 

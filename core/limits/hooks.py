@@ -1,0 +1,50 @@
+"""What the inference path asks governance, in one small object: may this caller use this model (exclusions),
+and admit this request (rate limits). InferenceDeps holds one; None means no governance (unit tests)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from core.access.exclusions import ExclusionPolicy
+from core.auth.principal import Principal
+from core.errors import ModelNotFound
+from core.limits.admission import Admission, Reservation
+
+# (input_tokens, output_tokens) of the request as far as they are known.
+TokenSource = Callable[[], tuple[int, int]]
+
+
+def model_not_found(name: str) -> ModelNotFound:
+    # The same words as an unknown model (core.routing.registry), so exclusion is not observable.
+    return ModelNotFound(f"The model `{name}` does not exist or you do not have access to it.", field="model")
+
+
+class InferenceGovernance:
+    def __init__(self, admission: Admission, exclusions: ExclusionPolicy) -> None:
+        self.admission = admission
+        self.exclusions = exclusions
+
+    def check_model(self, principal: Principal, model: str, requested: str) -> None:
+        """Raises ModelNotFound (naming what the caller asked for) when `model` (the canonical name of
+        `requested`) is excluded for the caller."""
+        if self.exclusions.is_model_excluded(principal, model):
+            raise model_not_found(requested)
+
+    def excluded_models(self, principal: Principal) -> frozenset[str]:
+        return self.exclusions.excluded_models(principal)
+
+    async def admit(self, principal: Principal, model: str, estimated_input_tokens: int) -> Reservation:
+        return await self.admission.admit(principal, model, estimated_input_tokens)
+
+    @asynccontextmanager
+    async def admitted(
+        self, principal: Principal, model: str, estimated_input_tokens: int, tokens: TokenSource
+    ) -> AsyncIterator[Reservation]:
+        """Admits on entry (RateLimited propagates, nothing reserved) and settles on exit however the block
+        ends, with the tokens `tokens()` reports then (0 / 0 for a failed upstream call: it still counts)."""
+        reservation = await self.admission.admit(principal, model, estimated_input_tokens)
+        try:
+            yield reservation
+        finally:
+            reservation.settle(*tokens())

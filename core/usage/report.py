@@ -1,0 +1,245 @@
+"""Usage reports from the rollups: totals, an optional time series and optional groups, for any range.
+
+A range is read from the hour rollups for its whole hours and from the minute rollups for the unaligned
+ends (or for minute buckets), so a report over months reads a few thousand rows, never the raw table. Range
+ends are taken at minute resolution. p95 latency comes from the rollups' histograms (core.usage.histogram)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.errors import InvalidRequest
+from core.usage.histogram import BUCKET_COUNT, percentile
+from core.usage.histogram import COLUMNS as LATENCY_COLUMNS
+from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE, hour_start, minute_start
+from core.usage.visibility import UsageFilter, condition
+
+P95 = 0.95
+# A report is answered in one response; a minute series over a year would not fit, so ask for a larger bucket.
+MAX_SERIES_BUCKETS = 20_000
+
+
+class GroupBy(enum.StrEnum):
+    TOKEN = "token"
+    USER = "user"
+    USER_ID = "user_id"
+    MODEL = "model"
+    ORG = "org"
+    ENDPOINT = "endpoint"
+    STATUS = "status"
+
+
+class Bucket(enum.StrEnum):
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+
+
+GROUP_COLUMNS: dict[GroupBy, tuple[str, ...]] = {
+    GroupBy.TOKEN: ("token_id",),
+    GroupBy.USER: ("user_id",),
+    GroupBy.USER_ID: ("end_user_id",),
+    GroupBy.MODEL: ("model",),
+    GroupBy.ORG: ("org_id",),
+    GroupBy.ENDPOINT: ("endpoint_method", "endpoint_path"),
+    GroupBy.STATUS: ("status",),
+}
+BUCKET_SIZES = {Bucket.MINUTE: timedelta(minutes=1), Bucket.HOUR: timedelta(hours=1), Bucket.DAY: timedelta(days=1)}
+
+
+def bucket_start(moment: datetime, bucket: Bucket) -> datetime:
+    if bucket is Bucket.MINUTE:
+        return minute_start(moment)
+    if bucket is Bucket.HOUR:
+        return hour_start(moment)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageStats:
+    requests: int = 0
+    failed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    avg_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class _Acc:
+    __slots__ = ("failed", "hist", "input", "latency", "output", "requests")
+
+    def __init__(self) -> None:
+        self.requests = self.failed = self.input = self.output = 0
+        self.latency = 0.0
+        self.hist = [0] * BUCKET_COUNT
+
+    def add(self, row: Any) -> None:
+        self.requests += int(row.requests or 0)
+        self.failed += int(row.failed or 0)
+        self.input += int(row.input_tokens or 0)
+        self.output += int(row.output_tokens or 0)
+        self.latency += float(row.latency_ms_sum or 0.0)
+        for i, name in enumerate(LATENCY_COLUMNS):
+            self.hist[i] += int(getattr(row, name) or 0)
+
+    def stats(self) -> UsageStats:
+        avg = self.latency / self.requests if self.requests else None
+        return UsageStats(self.requests, self.failed, self.input, self.output, avg, percentile(self.hist, P95))
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePoint:
+    start: datetime
+    stats: UsageStats
+
+
+@dataclass(frozen=True, slots=True)
+class UsageGroup:
+    key: str
+    label: str
+    stats: UsageStats
+    series: list[UsagePoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    since: datetime
+    until: datetime
+    group_by: GroupBy | None = None
+    bucket: Bucket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    since: datetime
+    until: datetime
+    totals: UsageStats
+    series: list[UsagePoint]
+    groups: list[UsageGroup]
+
+
+Segment = tuple[Table, datetime, datetime]
+
+
+def plan_segments(query: UsageQuery, minute_horizon: datetime) -> list[Segment]:
+    """Which rollup table answers which part of [since, until). Minute rows older than `minute_horizon`
+    are purged, so an end before it is widened to its whole hour."""
+    since, until = minute_start(query.since), query.until
+    if query.bucket is Bucket.MINUTE:
+        return [(MINUTE_TABLE, since, until)]
+    first_hour = hour_start(since) if since == hour_start(since) else hour_start(since) + timedelta(hours=1)
+    last_hour = hour_start(until)
+    if first_hour >= last_hour:
+        if since < minute_horizon:
+            return [(HOUR_TABLE, hour_start(since), until)]
+        return [(MINUTE_TABLE, since, until)]
+    segments: list[Segment] = []
+    if since < first_hour:
+        segments.append(
+            (HOUR_TABLE, hour_start(since), first_hour) if since < minute_horizon else (MINUTE_TABLE, since, first_hour)
+        )
+    segments.append((HOUR_TABLE, first_hour, last_hour))
+    if last_hour < until:
+        segments.append((MINUTE_TABLE, last_hour, until))
+    return segments
+
+
+def _validate(query: UsageQuery) -> None:
+    if query.since >= query.until:
+        raise InvalidRequest("since must be before until", field="since")
+    if query.bucket is not None:
+        buckets = (query.until - query.since) / BUCKET_SIZES[query.bucket]
+        if buckets > MAX_SERIES_BUCKETS:
+            raise InvalidRequest(
+                f"{int(buckets)} {query.bucket.value} buckets are too many (at most {MAX_SERIES_BUCKETS}); "
+                "use a larger bucket or a shorter range",
+                field="bucket",
+            )
+
+
+async def _rows(conn: AsyncConnection, segment: Segment, query: UsageQuery, f: UsageFilter) -> Sequence[Any]:
+    table, start, end = segment
+    keys = [table.c[name] for name in GROUP_COLUMNS[query.group_by]] if query.group_by else []
+    if query.bucket is not None:
+        keys.insert(0, table.c.bucket_start)
+    sums = [func.sum(table.c[name]).label(name) for name in ("requests", "failed", "input_tokens", "output_tokens")]
+    sums.append(func.sum(table.c.latency_ms_sum).label("latency_ms_sum"))
+    sums.extend(func.sum(table.c[name]).label(name) for name in LATENCY_COLUMNS)
+    stmt = (
+        select(*keys, *sums)
+        .where(table.c.bucket_start >= start, table.c.bucket_start < end, condition(table, f))
+        .group_by(*keys)
+    )
+    return (await conn.execute(stmt)).all()
+
+
+def _group_key(row: Any, group_by: GroupBy) -> str:
+    values = [str(getattr(row, name)) for name in GROUP_COLUMNS[group_by]]
+    return " ".join(values)
+
+
+async def run_report(conn: AsyncConnection, query: UsageQuery, f: UsageFilter, minute_horizon: datetime) -> UsageReport:
+    _validate(query)
+    totals = _Acc()
+    series: dict[datetime, _Acc] = {}
+    groups: dict[str, _Acc] = {}
+    group_series: dict[str, dict[datetime, _Acc]] = {}
+    for segment in plan_segments(query, minute_horizon):
+        for row in await _rows(conn, segment, query, f):
+            totals.add(row)
+            point = bucket_start(row.bucket_start, query.bucket) if query.bucket is not None else None
+            if point is not None:
+                series.setdefault(point, _Acc()).add(row)
+            if query.group_by is not None:
+                key = _group_key(row, query.group_by)
+                groups.setdefault(key, _Acc()).add(row)
+                if point is not None:
+                    group_series.setdefault(key, {}).setdefault(point, _Acc()).add(row)
+    labels = await group_labels(conn, query.group_by, list(groups)) if query.group_by else {}
+    ordered = sorted(groups.items(), key=lambda item: (-item[1].requests, item[0]))
+    return UsageReport(
+        since=minute_start(query.since),
+        until=query.until,
+        totals=totals.stats(),
+        series=[UsagePoint(t, acc.stats()) for t, acc in sorted(series.items())],
+        groups=[
+            UsageGroup(
+                key,
+                labels.get(key, key),
+                acc.stats(),
+                [UsagePoint(t, a.stats()) for t, a in sorted(group_series.get(key, {}).items())],
+            )
+            for key, acc in ordered
+        ],
+    )
+
+
+async def group_labels(conn: AsyncConnection, group_by: GroupBy, keys: list[str]) -> dict[str, str]:
+    """Readable names for id groups: token name, user email, org name (ids of deleted ones stay ids)."""
+    from core.db.tables import ApiTokenRow, OrgRow, UserRow
+
+    ids = [k for k in keys if k]
+    if not ids:
+        return {"": "(none)"} if "" in keys else {}
+    tables: dict[GroupBy, tuple[Table, str]] = {
+        GroupBy.TOKEN: (ApiTokenRow.metadata.tables["api_tokens"], "name"),
+        GroupBy.USER: (UserRow.metadata.tables["users"], "email"),
+        GroupBy.ORG: (OrgRow.metadata.tables["orgs"], "name"),
+    }
+    labels = {"": "(none)"}
+    if group_by in tables:
+        table, column = tables[group_by]
+        result = await conn.execute(select(table.c.id, table.c[column]).where(table.c.id.in_(ids)))
+        labels.update({row[0]: str(row[1]) for row in result})
+    return labels

@@ -1,0 +1,124 @@
+"""One real `aqueduct serve` (SQLite, no Redis) for the governance tests, with the fake upstream behind it.
+Every test makes its own org and users (`fresh` names), so tests never share a limit or an exclusion."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import openai
+import pytest
+from aqueduct.v1 import admin_service_pb2
+
+from bench.fake_upstream import FakeUpstream
+from tests.support.gateway import ADMIN_TOKEN, Gateway
+
+UPSTREAM_KEY = "sk-upstream-governance-0123456789"
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+def model(upstream_url: str, name: str, mode: str = "chat", aliases: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    info = {"mode": mode, "aliases": aliases or []}
+    info.update(extra.pop("model_info", {}))
+    return {
+        "model_name": name,
+        "litellm_params": {"model": f"openai/{name}-up", "api_base": upstream_url + "/v1", "api_key": UPSTREAM_KEY, **extra},
+        "model_info": info,
+    }
+
+
+def governance_config(upstream_url: str, db_url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "database_url": db_url,
+        "usage_flush_interval_seconds": 0.05,
+        "governance_cache_ttl_seconds": 0.5,
+        "global_model_exclusions": ["global-hidden"],
+        "model_list": [
+            model(upstream_url, "chat-model", aliases=["main"]),
+            model(upstream_url, "other-model", aliases=["other"]),
+            model(upstream_url, "global-hidden"),
+            model(upstream_url, "capped-model", rpm=3),
+            model(upstream_url, "heavy-model", model_info={"request_limit_multiplier": 2}),
+            model(upstream_url, "embed-model", "embedding"),
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    workdir: Path = tmp_path_factory.mktemp("gw-governance")
+    db_url = f"sqlite:///{workdir / 'aqueduct.db'}"
+    gw = Gateway(governance_config(upstream.url, db_url), workdir)
+    gw.db_url = db_url  # type: ignore[attr-defined]
+    gw.start()
+    try:
+        yield gw
+    finally:
+        gw.stop()
+
+
+@dataclass
+class Tenant:
+    """A fresh org with helpers to add people, teams and service accounts to it."""
+
+    gateway: Gateway
+    org: str
+
+    def _admin(self, call: str, request: Any) -> Any:
+        stub = self.gateway.admin()
+        return getattr(stub, call)(request, metadata=(("authorization", f"Bearer {ADMIN_TOKEN}"),))
+
+    def user(self, name: str, role: int = 0) -> tuple[str, str]:
+        """(email, token secret) of a new user of this org."""
+        email = f"{name}-{uuid.uuid4().hex[:6]}@{self.org}.test"
+        self._admin("CreateUser", admin_service_pb2.CreateUserRequest(email=email, org=self.org, role=role))
+        secret = self._admin("CreateToken", admin_service_pb2.CreateTokenRequest(user_email=email, name="t")).secret
+        return email, secret
+
+    def team(self, name: str) -> str:
+        self._admin("CreateTeam", admin_service_pb2.CreateTeamRequest(name=name, org=self.org))
+        return name
+
+    def service_account(self, team: str, owner: str, name: str) -> tuple[str, str]:
+        """(token id, secret) of a new service account of `team`."""
+        reply = self._admin(
+            "CreateServiceAccount",
+            admin_service_pb2.CreateServiceAccountRequest(name=name, team=team, org=self.org, owner_email=owner),
+        )
+        return reply.service_account.token_id, reply.secret
+
+    def token_id(self, email: str) -> str:
+        reply = self._admin("ListTokens", admin_service_pb2.ListTokensRequest(user_email=email))
+        return str(reply.tokens[0].id)
+
+    def cli(self, *args: str, token: str = ADMIN_TOKEN, check: bool = True) -> Any:
+        return self.gateway.cli(*args, token=token, check=check)
+
+
+@pytest.fixture
+def tenant(gateway: Gateway) -> Tenant:
+    org = f"org{uuid.uuid4().hex[:8]}"
+    gateway.admin().CreateOrg(
+        admin_service_pb2.CreateOrgRequest(name=org), metadata=(("authorization", f"Bearer {ADMIN_TOKEN}"),)
+    )
+    return Tenant(gateway, org)
+
+
+def sdk(gateway: Gateway, token: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+
+
+def rpc_error(exc: BaseException) -> grpc.RpcError:
+    assert isinstance(exc, grpc.RpcError)
+    return exc

@@ -1,0 +1,111 @@
+"""Redis going away: the request that meets the outage falls back at once, later ones go straight to the
+in-process limiter, the status says so, and Redis is used again once it answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from core.limits.backend import AdmitResult, Amounts, KeyState
+from core.limits.failover import FailoverLimiter
+from core.limits.memory_backend import MemoryBackend
+from core.limits.model import NONE, REQUEST_UNITS
+from core.limits.redis_backend import RedisBackend
+
+LIMITS = [(2 * REQUEST_UNITS, NONE, NONE, NONE)]
+COSTS = [(REQUEST_UNITS, 0, 0, 0)]
+
+
+class FlakyRedis:
+    """Stands in for RedisBackend: the in-process backend underneath, or ConnectionError while down."""
+
+    name = "redis"
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls = 0
+        self._inner = MemoryBackend()
+
+    def _check(self) -> None:
+        self.calls += 1
+        if self.down:
+            raise RedisConnectionError("connection refused")
+
+    async def admit(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
+        self._check()
+        return await self._inner.admit(keys, limits, costs)
+
+    async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
+        self._check()
+        await self._inner.settle(keys, slot, input_delta, output_tokens)
+
+    async def usage(self, keys: Sequence[str]) -> list[KeyState]:
+        self._check()
+        return await self._inner.usage(keys)
+
+    async def ping(self) -> bool:
+        self._check()
+        return True
+
+
+async def test_falls_back_reports_it_and_returns(caplog: pytest.LogCaptureFixture) -> None:
+    redis = FlakyRedis()
+    statuses: list[bool] = []
+    limiter = FailoverLimiter(MemoryBackend(), redis, retry_interval=0.01, on_status=statuses.append)  # type: ignore[arg-type]
+    try:
+        _, used = await limiter.admit(["k"], LIMITS, COSTS)
+        assert used is redis and limiter.status()["rate_limit_backend"] == "redis"
+        redis.down = True
+        with caplog.at_level(logging.WARNING, logger="aqueduct.core.limits"):
+            result, used = await limiter.admit(["k"], LIMITS, COSTS)
+        assert result.admitted and used is limiter.memory  # the request itself never saw the outage
+        assert statuses == [False]
+        assert limiter.status() == {"rate_limit_backend": "in-process (fallback)", "redis": "unreachable"}
+        assert "Redis is unreachable" in caplog.text
+        calls = redis.calls
+        _, used = await limiter.admit(["k"], LIMITS, COSTS)
+        assert used is limiter.memory
+        redis.down = False
+        for _ in range(100):
+            if limiter.redis_up:
+                break
+            await asyncio.sleep(0.01)
+        assert statuses == [False, True]
+        assert redis.calls > calls  # only the probe touched it meanwhile
+        _, used = await limiter.admit(["k"], LIMITS, COSTS)
+        assert used is redis
+    finally:
+        await limiter.aclose()
+
+
+async def test_settlement_lost_to_an_outage_is_not_an_error() -> None:
+    redis = FlakyRedis()
+    limiter = FailoverLimiter(MemoryBackend(), redis, retry_interval=1)  # type: ignore[arg-type]
+    result, used = await limiter.admit(["k"], LIMITS, COSTS)
+    redis.down = True
+    await limiter.settle(used, ["k"], result.slot, 5, 5)
+    await limiter.aclose()
+
+
+async def test_an_unreachable_real_redis_falls_back() -> None:
+    # Port 1 on loopback refuses connections at once.
+    client = Redis.from_url("redis://127.0.0.1:1/0", socket_timeout=0.2, socket_connect_timeout=0.2)
+    limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, "x:"), retry_interval=10)
+    try:
+        result, used = await limiter.admit(["k"], LIMITS, COSTS)
+        assert result.admitted and used is limiter.memory
+        assert not limiter.redis_up
+    finally:
+        await limiter.aclose()
+        await client.aclose()
+
+
+def test_status_without_redis() -> None:
+    limiter = FailoverLimiter(MemoryBackend(), None, retry_interval=1)
+    assert limiter.status() == {"rate_limit_backend": "in-process", "redis": "not configured"}
+    assert not limiter.redis_configured
