@@ -87,5 +87,6 @@ def test_facade_conforms_to_openai_spec(mock_gateway: Gateway, tmp_path: Path) -
         capture_output=True,
         text=True,
         timeout=240,
+        cwd=tmp_path,  # schemathesis keeps a cache in its working directory
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
