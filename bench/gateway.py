@@ -38,6 +38,8 @@ class GatewayOptions:
     pg_admin_url: str = _PG_ADMIN  # where the fresh database is created
     startup_timeout_s: float = 60.0
     executable: str | None = None  # default: `aqueduct` beside sys.executable, then PATH
+    workers: int = 1  # `aqueduct serve --workers N`
+    core_transport: str = "local"  # `aqueduct serve --core-transport`: "local" (in-process) or "tcp"
 
 
 def find_executable(explicit: str | None = None) -> str | None:
@@ -125,6 +127,9 @@ class Gateway:
         if not self.exe:
             raise RuntimeError("no `aqueduct` executable (looked beside the interpreter and on PATH)")
         config = self.write_config()
+        self.notes.append(
+            f"gateway: {self.opts.workers} worker process(es), façade -> core over {self.opts.core_transport}"
+        )
         log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
             [
@@ -138,6 +143,10 @@ class Gateway:
                 str(self.port),
                 "--grpc-port",
                 str(self.grpc_port),
+                "--workers",
+                str(self.opts.workers),
+                "--core-transport",
+                self.opts.core_transport,
             ],
             env=self.env(),
             stdout=log,

@@ -176,6 +176,8 @@ def bench_backend(
                 redis_url=args.redis_url,
                 pg_admin_url=args.pg_admin_url,
                 executable=args.aqueduct,
+                workers=args.workers,
+                core_transport=args.core_transport,
             ),
         )
         try:
@@ -227,6 +229,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--concurrency", help="comma-separated, e.g. 1,16,64")
     ap.add_argument("--scenarios", help="comma-separated subset of chat,stream,embed")
     ap.add_argument("--loadgen-procs", type=int, default=1, help="load generator worker processes")
+    ap.add_argument("--workers", type=int, default=1, help="gateway worker processes (aqueduct serve --workers)")
+    ap.add_argument(
+        "--core-transport", choices=("local", "tcp"), default="local", help="façade -> core transport of serve"
+    )
     ap.add_argument("--aqueduct", help="gateway executable (default: beside the interpreter, then PATH)")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     ap.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")

@@ -107,6 +107,7 @@ class FailoverLimiter:
         while True:
             await asyncio.sleep(self._retry_interval)
             try:
+                await self.redis.reset()
                 await self.redis.ping()
             except REDIS_FAILURES:
                 continue

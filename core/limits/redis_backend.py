@@ -70,3 +70,8 @@ class RedisBackend:
 
     async def ping(self) -> bool:
         return bool(await self._client.ping())
+
+    async def reset(self) -> None:
+        """Drops every pooled connection: after an outage they are dead sockets, and each would fail one
+        request before the pool noticed."""
+        await self._client.connection_pool.disconnect()

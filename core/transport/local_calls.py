@@ -57,6 +57,7 @@ class _LocalCallBase:
             return False
         rpc.cancelled = True
         rpc.finish(grpc.StatusCode.CANCELLED, CANCELLED_DETAILS)
+        rpc.messages.clear()
         self._task.cancel()
         return True
 
@@ -119,6 +120,7 @@ class LocalUnaryUnaryCall(_LocalCallBase, grpc.aio.UnaryUnaryCall[Any, Any]):
 
 class LocalUnaryStreamCall(_LocalCallBase, grpc.aio.UnaryStreamCall[Any, Any]):
     async def read(self) -> Any:
+        self._raise_if_cancelled()  # like grpc.aio: nothing more is delivered once the caller cancelled
         try:
             message = await self._rpc.take()
         except asyncio.CancelledError:

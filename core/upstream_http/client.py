@@ -148,10 +148,12 @@ class _OriginPool:
     def release(self, conn: HTTP11Connection, *, reuse: bool) -> None:
         self._in_use -= 1
         if reuse and not self.closed and len(self._idle) < self._settings.max_idle_per_origin:
-            conn.idle_since = conn.loop.time()
+            conn.mark_idle()
             self._idle.append(conn)
-        else:
+        elif conn.complete:
             conn.close()
+        else:
+            conn.abort()
         self._wake_one()
 
     def _wake_one(self) -> None:
@@ -183,8 +185,10 @@ class UpstreamHTTPClient:
         *,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
         content: bytes = b"",
+        read_timeout: float | None = None,
     ) -> UpstreamResponse:
-        """Sends the request and returns once the response head arrived (the body is still to be read)."""
+        """Sends the request and returns once the response head arrived (the body is still to be read).
+        `read_timeout` overrides the settings' read_timeout_seconds for this request (e.g. a stream's gap)."""
         if self._closed:
             raise ClientClosed("the client is closed")
         parts = urlsplit(url)
@@ -200,6 +204,7 @@ class UpstreamHTTPClient:
         raw = _encode(method, target, parts.netloc, headers, content)
         while True:
             conn, reused = await pool.acquire()
+            conn.read_timeout = self._settings.read_timeout_seconds if read_timeout is None else read_timeout
             try:
                 await conn.request(raw)
             except (ConnectionClosed, RemoteProtocolError) as exc:

@@ -42,6 +42,7 @@ class HTTP11Connection(asyncio.Protocol):
         self.complete = False
         self.received_any = False
         self._close_delimited = False
+        self._keep_alive = False
 
     # --- asyncio.Protocol -------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -50,14 +51,14 @@ class HTTP11Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._parser is None:
             # Bytes while no request is in flight: the server is misbehaving; never reuse this connection.
-            self.close()
+            self.abort()
             return
         self.received_any = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(RemoteProtocolError(f"malformed HTTP response: {exc}"))
-            self.close()
+            self.abort()
             return
         if self._buffered > self._high_water and not self._paused and self.transport is not None:
             self._paused = True
@@ -91,6 +92,8 @@ class HTTP11Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        # Asked now: httptools resets its keep-alive state once the message is over.
+        self._keep_alive = self._parser is not None and self._parser.should_keep_alive() and not self._close_delimited
         self.complete = True
         self._wake()
 
@@ -101,8 +104,7 @@ class HTTP11Connection(asyncio.Protocol):
             self.complete
             and not self.closed
             and not self._chunks
-            and self._parser is not None
-            and self._parser.should_keep_alive()
+            and self._keep_alive
             and self.transport is not None
             and not self.transport.is_closing()
         )
@@ -114,6 +116,7 @@ class HTTP11Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self.status, self.headers, self.head_done, self.complete = 0, [], False, False
         self.received_any = False
+        self._keep_alive = False
         self._error = None
         self.requests += 1
         self.transport.write(raw)
@@ -151,7 +154,7 @@ class HTTP11Connection(asyncio.Protocol):
     def _on_timeout(self, waiter: asyncio.Future[None]) -> None:
         if not waiter.done():
             waiter.set_exception(ReadTimeout(f"no response bytes for {self.read_timeout:g} s"))
-        self.close()
+        self.abort()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -163,7 +166,19 @@ class HTTP11Connection(asyncio.Protocol):
             self._error = error
         self._wake()
 
+    def mark_idle(self) -> None:
+        """Back in the pool: bytes arriving now are unsolicited and make the connection unusable."""
+        self._parser = None
+        self.idle_since = self.loop.time()
+
     def close(self) -> None:
+        """Closes cleanly (FIN after anything still buffered is written)."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drops the connection at once (mid-response, after a timeout or a protocol error)."""
         self.closed = True
         if self.transport is not None:
             self.transport.abort()

@@ -29,6 +29,7 @@ class FlakyRedis:
     def __init__(self) -> None:
         self.down = False
         self.calls = 0
+        self.resets = 0
         self._inner = MemoryBackend()
 
     def _check(self) -> None:
@@ -51,6 +52,9 @@ class FlakyRedis:
     async def ping(self) -> bool:
         self._check()
         return True
+
+    async def reset(self) -> None:
+        self.resets += 1
 
 
 async def test_falls_back_reports_it_and_returns(caplog: pytest.LogCaptureFixture) -> None:
@@ -77,6 +81,7 @@ async def test_falls_back_reports_it_and_returns(caplog: pytest.LogCaptureFixtur
             await asyncio.sleep(0.01)
         assert statuses == [False, True]
         assert redis.calls > calls  # only the probe touched it meanwhile
+        assert redis.resets >= 1  # connections from before the outage were dropped
         _, used = await limiter.admit(["k"], LIMITS, COSTS)
         assert used is redis
     finally:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ DEFAULT_CORE = "127.0.0.1:50051"
 # serves the CLI and other clients either way.
 TRANSPORTS = ("local", "tcp")
 TRANSPORT_ENV = "AQUEDUCT_CORE_TRANSPORT"
+WORKERS_ENV = "AQUEDUCT_WORKERS"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=os.environ.get(TRANSPORT_ENV, "local"),
         help=f"how the façade reaches core: 'local' (in-process calls, the default) or 'tcp' (gRPC over "
         f"loopback, as a separate façade would); also ${TRANSPORT_ENV}",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get(WORKERS_ENV, "1")),
+        help=f"worker processes, each a core + façade on the same ports (SO_REUSEPORT); default 1, also ${WORKERS_ENV}",
     )
     serve.set_defaults(func=run_serve)
 
@@ -84,7 +92,32 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"aqueduct: ${TRANSPORT_ENV} must be one of {', '.join(TRANSPORTS)}", file=sys.stderr)
         return 2
     local = args.core_transport == "local"
-    return _run(_serve(settings, with_core=True, core_target=None, local=local))
+    if args.workers <= 1:
+        return _run(_serve(settings, with_core=True, core_target=None, local=local))
+    from . import serve_workers
+
+    serve_workers.prepare(settings)
+    # The parent holds both ports (bound, not listening) so --port 0 resolves once and every worker joins
+    # the same SO_REUSEPORT group with its own listening socket.
+    reserved = [
+        serve_workers.reuseport_socket(host, port, listen=False)
+        for host, port in ((settings.host, settings.port), (settings.grpc_host, settings.grpc_port))
+    ]
+    settings.port, settings.grpc_port = (sock.getsockname()[1] for sock in reserved)
+
+    def worker(index: int) -> int:
+        for sock in reserved:
+            sock.close()
+        http_socket = serve_workers.reuseport_socket(settings.host, settings.port)
+        return _run(
+            _serve(settings, with_core=True, core_target=None, local=local, http_socket=http_socket, worker=index)
+        )
+
+    try:
+        return serve_workers.run_workers(args.workers, worker)
+    finally:
+        for sock in reserved:
+            sock.close()
 
 
 def run_facade(args: argparse.Namespace) -> int:
@@ -109,12 +142,12 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
         return runner.run(main)
 
 
-async def _start_core(settings: Settings) -> tuple[Any, int]:
+async def _start_core(settings: Settings, *, reuse_port: bool = False) -> tuple[Any, int]:
     from core.bootstrap import resolve_admin_token
     from core.server import CoreServer
 
     credential = resolve_admin_token(settings)
-    core = CoreServer(settings, admin_token=credential.token)
+    core = CoreServer(settings, admin_token=credential.token, reuse_port=reuse_port)
     port = await core.start()
     if credential.generated:
         print(
@@ -137,7 +170,17 @@ async def _run_core(settings: Settings) -> int:
     return 0
 
 
-async def _serve(settings: Settings, *, with_core: bool, core_target: str | None, local: bool = False) -> int:
+async def _serve(
+    settings: Settings,
+    *,
+    with_core: bool,
+    core_target: str | None,
+    local: bool = False,
+    http_socket: socket.socket | None = None,
+    worker: int | None = None,
+) -> int:
+    """`http_socket` and `worker` are given in `--workers N` mode: the shared listening socket and this
+    worker's index (core then binds its gRPC port with SO_REUSEPORT; only worker 0 prints the banner)."""
     import uvicorn
 
     from http_facade.app import create_app
@@ -145,7 +188,7 @@ async def _serve(settings: Settings, *, with_core: bool, core_target: str | None
     core = None
     channel = None
     if with_core:
-        core, grpc_port = await _start_core(settings)
+        core, grpc_port = await _start_core(settings, reuse_port=worker is not None)
         core_target = f"127.0.0.1:{grpc_port}"
         if local:
             channel = core.local_channel
@@ -163,16 +206,17 @@ async def _serve(settings: Settings, *, with_core: bool, core_target: str | None
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
     server = uvicorn.Server(config)
-    banner = asyncio.create_task(_print_banner(server, settings, core_target, with_core))
+    banner = None if worker else asyncio.create_task(_print_banner(server, settings, core_target, with_core))
     # uvicorn restores the previous handlers after its graceful shutdown and re-raises the signal it caught; with
     # the default handlers that kills the process before core drains and usage is flushed. Ours just asks uvicorn
     # to exit, so the re-raise is harmless and core.stop() below runs.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     try:
-        await server.serve()
+        await server.serve(sockets=[http_socket] if http_socket is not None else None)
     finally:
-        banner.cancel()
+        if banner is not None:
+            banner.cancel()
         if core is not None:
             await core.stop()
     return 0
