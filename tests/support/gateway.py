@@ -28,7 +28,14 @@ _CORE_RE = re.compile(r"core gRPC: (\S+)")
 class Gateway:
     """`aqueduct serve` on ports chosen by the OS; stderr is collected for assertions (e.g. no secrets)."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.extra_args = extra_args
         self.workdir = workdir
         self.config_path = workdir / "aqueduct.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
@@ -47,7 +54,7 @@ class Gateway:
 
     def start(self, timeout: float = 30.0) -> Gateway:
         self.proc = subprocess.Popen(
-            [AQUEDUCT, "serve", "--config", str(self.config_path), "--port", "0", "--grpc-port", "0"],
+            [AQUEDUCT, "serve", "--config", str(self.config_path), "--port", "0", "--grpc-port", "0", *self.extra_args],
             cwd=self.workdir,
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -153,3 +153,28 @@ def test_facade_answers_fast_paths(gateway: Gateway, path: str) -> None:
     resp = httpx2.get(gateway.base_url + path)
     assert resp.status_code in (200, 401)
     assert time.monotonic() - started < 5
+
+
+def test_workers_share_the_port_and_all_flush_usage(upstream: FakeUpstream, tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'w.db'}"
+    gw = Gateway(gateway_config(upstream.url, db_url), tmp_path, extra_args=("--workers", "2"))
+    gw.db_url = db_url  # type: ignore[attr-defined]
+    gw.start()
+    try:
+        token = gw.create_user_token("o", "workers@example.com")
+        tag = uuid.uuid4().hex
+        for i in range(40):
+            # A new connection each time, so the kernel spreads them over both workers.
+            with httpx2.Client() as http:
+                resp = http.post(
+                    gw.v1 + "/chat/completions",
+                    headers={"Authorization": f"Bearer {token}", "x-request-id": f"{tag}-{i}"},
+                    json={"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]},
+                )
+            assert resp.status_code == 200, resp.text
+        assert gw.stop() == 0
+    finally:
+        gw.stop()
+    rows = sum(len(usage_rows(gw, f"{tag}-{i}", wait=0)) for i in range(40))
+    assert rows == 40
+    assert len(set(re.findall(r"Started server process \[(\d+)\]", gw.log))) == 2  # two worker processes
