@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import ssl
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
-import httpx2
 import orjson
 
 from core.errors import UpstreamTimeout
@@ -20,9 +22,19 @@ from core.providers.upstream_errors import (
 )
 from core.request_context import REQUEST_ID
 from core.routing.deployment import Deployment
-from core.settings import DEFAULT_API_BASES
+from core.settings import DEFAULT_API_BASES, ConfigError
+from core.upstream_http import UpstreamHTTPClient, UpstreamHTTPError, UpstreamHTTPSettings, UpstreamResponse
 
 _JSON = "application/json"
+_EVENT_STREAM = "text/event-stream"
+# After `[DONE]` the body still has its closing bytes (the last chunk of chunked framing, often in a later
+# TCP segment). Reading them lets the connection go back to the pool, which saves a new connection per
+# stream; an upstream that keeps sending, or is slow to end the body, gets its connection closed instead.
+STREAM_DRAIN_MAX_BYTES = 64 * 1024
+STREAM_DRAIN_MAX_SECONDS = 0.1
+# Headers the operator's extra_headers may not set: the client frames the body itself, and it cannot decode
+# a compressed response.
+_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
 
 
 class OpenAICompatibleProvider:
@@ -33,34 +45,41 @@ class OpenAICompatibleProvider:
     def __init__(
         self,
         deployment: Deployment,
-        limits: httpx2.Limits,
+        pool: UpstreamHTTPSettings | None = None,
         *,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        base_url = deployment.api_base or DEFAULT_API_BASES[deployment.provider]
+        """`pool` gives the connection pool's limits (its timeouts are replaced by the deployment's);
+        `ssl_context` verifies an https:// api_base (default: the system CA store)."""
+        base_url = (deployment.api_base or DEFAULT_API_BASES[deployment.provider]).rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"model {deployment.model_name!r}: api_base must be an http:// or https:// URL")
         # The operator's static extra headers first, so they can never replace the protocol or auth headers.
-        headers = {**dict(deployment.extra_headers), "content-type": _JSON, "accept": _JSON}
+        headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS}
+        headers |= {"content-type": _JSON, "accept": _JSON}
         if deployment.api_key:
             headers["authorization"] = f"Bearer {deployment.api_key}"
+        headers.pop(REQUEST_ID, None)  # always the request's own
+        self._json_headers = tuple(headers.items())
+        self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
+        self._base_url = base_url
         self._deployment = deployment
         self._secrets = (deployment.api_key,)
-        # read = the longest silence allowed: the whole request for JSON calls, the chunk gap for streams.
-        self._json_timeout = httpx2.Timeout(deployment.timeout_seconds, connect=deployment.connect_timeout_seconds)
-        self._stream_timeout = httpx2.Timeout(
-            deployment.timeout_seconds,
-            connect=deployment.connect_timeout_seconds,
-            read=deployment.stream_timeout_seconds,
+        # read = the longest silence allowed: the whole request for JSON calls (the default here), the chunk
+        # gap for streams (per request). Waiting for a pooled connection counts against the whole request.
+        settings = dataclasses.replace(
+            pool or UpstreamHTTPSettings(),
+            connect_timeout_seconds=deployment.connect_timeout_seconds,
+            read_timeout_seconds=deployment.timeout_seconds,
+            pool_timeout_seconds=deployment.timeout_seconds,
         )
-        self._client = httpx2.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            limits=limits,
-            timeout=self._json_timeout,
-            transport=transport,
-            follow_redirects=False,
-            # Proxy variables are for the operator's shell, not for gateway-to-upstream traffic.
-            trust_env=False,
-        )
+        self._client = UpstreamHTTPClient(settings, ssl_context=ssl_context)
+
+    @property
+    def connections_opened(self) -> int:
+        """Upstream connections made so far (keep-alive reuse keeps this low)."""
+        return self._client.connections_opened
 
     async def chat_completion(self, body: JSONObject, *, request_id: str) -> JSONObject:
         return await self._post_json("/chat/completions", body, request_id)
@@ -86,17 +105,23 @@ class OpenAICompatibleProvider:
     async def _post_json(self, path: str, body: JSONObject, request_id: str) -> JSONObject:
         payload = self._payload(body)
         try:
-            # httpx2's timeouts bound each phase; this bounds the whole request as documented.
+            # The client's timeouts bound each phase; this bounds the whole request as documented.
             async with asyncio.timeout(self._deployment.timeout_seconds):
-                response = await self._client.post(path, content=payload, headers={REQUEST_ID: request_id})
+                response = await self._client.request(
+                    "POST",
+                    self._base_url + path,
+                    headers=(*self._json_headers, (REQUEST_ID, request_id)),
+                    content=payload,
+                )
+                content = await response.aread()
         except TimeoutError:
             raise UpstreamTimeout(f"The upstream for model `{self._deployment.model_name}` timed out.") from None
-        except httpx2.HTTPError as exc:
+        except UpstreamHTTPError as exc:
             raise error_from_transport(exc, self._deployment.model_name) from None
         if not response.is_success:
-            raise error_from_status(response.status_code, response.content, response.headers, self._secrets)
+            raise error_from_status(response.status, content, dict(response.headers), self._secrets)
         try:
-            data = orjson.loads(response.content)
+            data = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise malformed("JSON response") from None
         if not isinstance(data, dict):
@@ -104,25 +129,29 @@ class OpenAICompatibleProvider:
         return data
 
     async def _open_stream(self, path: str, body: JSONObject, request_id: str) -> UpstreamStream:
-        request = self._client.build_request(
-            "POST",
-            path,
-            content=self._payload(body),
-            headers={REQUEST_ID: request_id, "accept": "text/event-stream"},
-            timeout=self._stream_timeout,
-        )
+        payload = self._payload(body)
         try:
+            # Until the response head; from then on the stream's chunk gap (read_timeout) bounds each wait.
             async with asyncio.timeout(self._deployment.timeout_seconds):
-                response = await self._client.send(request, stream=True)
+                response = await self._client.request(
+                    "POST",
+                    self._base_url + path,
+                    headers=(*self._stream_headers, (REQUEST_ID, request_id)),
+                    content=payload,
+                    read_timeout=self._deployment.stream_timeout_seconds,
+                )
         except TimeoutError:
             raise UpstreamTimeout(f"The upstream for model `{self._deployment.model_name}` timed out.") from None
-        except httpx2.HTTPError as exc:
+        except UpstreamHTTPError as exc:
             raise error_from_transport(exc, self._deployment.model_name) from None
         try:
             if not response.is_success:
-                error_body = await _read_head(response, MAX_ERROR_BODY_BYTES)
-                raise error_from_status(response.status_code, error_body, response.headers, self._secrets)
-            if response.headers.get("content-type", "").startswith(_JSON):
+                try:
+                    error_body = await response.aread(limit=MAX_ERROR_BODY_BYTES)
+                except UpstreamHTTPError:
+                    error_body = b""  # the status alone still says what happened
+                raise error_from_status(response.status, error_body, dict(response.headers), self._secrets)
+            if (response.header("content-type") or "").startswith(_JSON):
                 # The upstream ignored `stream: true`; a JSON body is not something this stream can carry.
                 raise malformed("stream (a JSON body instead of server-sent events)")
         except BaseException:
@@ -132,20 +161,24 @@ class OpenAICompatibleProvider:
 
 
 class HTTPEventStream:
-    """The parsed events of one accepted upstream stream (an UpstreamStream)."""
+    """The parsed events of one accepted upstream stream (an UpstreamStream). A stream read to `[DONE]` or to
+    the end of its body gives its connection back to the pool; one stopped early (an error, a cancelled
+    client, aclose()) closes it, so a half-read connection is never reused."""
 
-    def __init__(self, response: httpx2.Response, model: str, secrets: tuple[str | None, ...]) -> None:
+    def __init__(self, response: UpstreamResponse, model: str, secrets: tuple[str | None, ...]) -> None:
         self._response = response
         self._model = model
         self._secrets = secrets
 
     async def __aiter__(self) -> AsyncIterator[JSONObject]:
+        response = self._response
         decoder = SSEDecoder()
         try:
-            async for raw in self._response.aiter_bytes():
+            while (raw := await response.next_chunk()) is not None:
                 for event in decoder.feed(raw):
                     data = self._parse(event.data, event.event)
                     if data is None:
+                        await response.adrain(STREAM_DRAIN_MAX_BYTES, STREAM_DRAIN_MAX_SECONDS)
                         return
                     if data:
                         yield data
@@ -155,7 +188,7 @@ class HTTPEventStream:
                     return
                 if data:
                     yield data
-        except httpx2.HTTPError as exc:
+        except UpstreamHTTPError as exc:
             raise error_from_transport(exc, self._model) from None
         except SSEError:
             raise malformed("event stream") from None
@@ -181,12 +214,3 @@ class HTTPEventStream:
         if event == "error" or (obj.get("error") and not obj.get("choices")):
             raise error_from_event(obj.get("error", obj), self._secrets)
         return obj
-
-
-async def _read_head(response: httpx2.Response, limit: int) -> bytes:
-    body = b""
-    async for raw in response.aiter_bytes():
-        body += raw
-        if len(body) >= limit:
-            break
-    return body[:limit]

@@ -5,29 +5,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-import httpx2
-
 from core.providers.base import Provider
 from core.providers.mock import MockProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.routing.deployment import Deployment
 from core.settings import OPENAI_COMPATIBLE_PROVIDERS, Settings
+from core.upstream_http import UpstreamHTTPSettings
 
 
-def build_provider(deployment: Deployment, limits: httpx2.Limits) -> Provider:
+def build_provider(deployment: Deployment, pool: UpstreamHTTPSettings) -> Provider:
     if deployment.provider == "mock":
         return MockProvider(deployment)
     if deployment.provider in OPENAI_COMPATIBLE_PROVIDERS:
-        return OpenAICompatibleProvider(deployment, limits)
+        return OpenAICompatibleProvider(deployment, pool)
     # Settings validation rejects unknown prefixes, so reaching this is a programming error.
     raise ValueError(f"no adapter for provider {deployment.provider!r}")
 
 
-def pool_limits(settings: Settings) -> httpx2.Limits:
-    return httpx2.Limits(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_keepalive_connections,
-        keepalive_expiry=settings.upstream_keepalive_expiry_seconds,
+def pool_settings(settings: Settings) -> UpstreamHTTPSettings:
+    """Each deployment has its own pool (one upstream origin), bounded by the upstream_* settings; its
+    timeouts are the deployment's (OpenAICompatibleProvider sets them)."""
+    return UpstreamHTTPSettings(
+        max_connections_per_origin=settings.upstream_max_connections,
+        max_idle_per_origin=settings.upstream_max_keepalive_connections,
+        keepalive_expiry_seconds=settings.upstream_keepalive_expiry_seconds,
     )
 
 
@@ -37,8 +38,8 @@ class ProviderPool:
 
     @classmethod
     def build(cls, deployments: Iterable[Deployment], settings: Settings) -> ProviderPool:
-        limits = pool_limits(settings)
-        return cls({d.id: build_provider(d, limits) for d in deployments})
+        pool = pool_settings(settings)
+        return cls({d.id: build_provider(d, pool) for d in deployments})
 
     def get(self, deployment: Deployment) -> Provider:
         return self._providers[deployment.id]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Mapping
 from typing import Any
 
-import httpx2
 import orjson
 
 from core.errors import AqueductError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from core.upstream_http import (
+    ConnectError,
+    ConnectTimeout,
+    PoolTimeout,
+    ReadTimeout,
+    RemoteProtocolError,
+    UpstreamHTTPError,
+)
 
 # Status for an upstream that answered with something that is not the protocol (bad JSON, bad SSE).
 BAD_GATEWAY = 502
@@ -25,8 +33,9 @@ def scrub(text: str, secrets: tuple[str | None, ...]) -> str:
     return text
 
 
-def parse_retry_after(headers: httpx2.Headers) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date). `headers` is keyed by
+    lower-case names (or case-insensitive)."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         try:
@@ -48,7 +57,7 @@ def parse_retry_after(headers: httpx2.Headers) -> float | None:
 
 
 def error_from_status(
-    status: int, body: bytes, headers: httpx2.Headers, secrets: tuple[str | None, ...]
+    status: int, body: bytes, headers: Mapping[str, str], secrets: tuple[str | None, ...]
 ) -> UpstreamError:
     """An upstream HTTP error with its own message/type/code/param when the body is OpenAI-shaped."""
     message = f"The upstream returned HTTP {status}."
@@ -99,14 +108,15 @@ def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
 
 
-def error_from_transport(exc: httpx2.HTTPError, model: str) -> AqueductError:
-    """Timeouts, refused or reset connections. The message names the public model, never the upstream URL."""
-    if isinstance(exc, httpx2.TimeoutException):
+def error_from_transport(exc: UpstreamHTTPError, model: str) -> AqueductError:
+    """Timeouts, refused or reset connections, TLS failures. The message names the public model, never the
+    upstream URL. A pool timeout is "unavailable", not "timed out": the upstream was never asked."""
+    if isinstance(exc, ConnectTimeout | ReadTimeout):
         return UpstreamTimeout(f"The upstream for model `{model}` timed out.")
-    if isinstance(exc, httpx2.NetworkError | httpx2.RemoteProtocolError):
+    if isinstance(exc, ConnectError | RemoteProtocolError):
         return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable (connection failed).")
-    if isinstance(exc, httpx2.DecodingError):
-        return malformed("response encoding")
+    if isinstance(exc, PoolTimeout):
+        return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable (too many requests in flight).")
     return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable.")
 
 

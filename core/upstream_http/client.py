@@ -2,8 +2,10 @@
 
 Why not httpx2 here: on the gateway's hot path httpx2 costs ~1.3 ms CPU per request (pure-Python h11
 parsing, anyio layers, a socket readability probe per request); this costs a small fraction (see
-docs/benchmarks.md). It does only what an OpenAI-compatible upstream needs: plain-TCP http:// origins, one
-request per connection at a time, Content-Length or chunked bodies, streaming reads.
+docs/benchmarks.md). It does only what an OpenAI-compatible upstream needs: http:// and https:// origins (TLS
+verified against the system CA store unless an ssl_context is given), one request per connection at a time,
+Content-Length or chunked bodies, streaming reads. No proxies, HTTP/2 or content-encoding (it sends no
+accept-encoding, so upstreams answer identity).
 
 Retry rule: a request that fails on a *reused* connection before any byte of the response arrived is sent
 once more on a new connection (the server closed the idle connection as we picked it; nothing was
@@ -12,6 +14,7 @@ processed). Nothing else is retried here: retries with side effects are the rout
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -24,10 +27,13 @@ from .errors import (
     ConnectTimeout,
     PoolTimeout,
     RemoteProtocolError,
+    UpstreamHTTPError,
 )
 from .settings import UpstreamHTTPSettings
+from .tls import default_ssl_context
 
-Origin = tuple[str, int]
+Origin = tuple[str, str, int]  # scheme, host, port
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UpstreamResponse:
@@ -37,6 +43,7 @@ class UpstreamResponse:
     def __init__(self, pool: _OriginPool, conn: HTTP11Connection) -> None:
         self._pool = pool
         self._conn: HTTP11Connection | None = conn
+        self._abandoned = False  # given up (closed, failed, cancelled) before the body was complete
         self.status = conn.status
         self.headers = conn.headers
 
@@ -51,23 +58,62 @@ class UpstreamResponse:
     def is_success(self) -> bool:
         return 200 <= self.status < 300
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+    async def next_chunk(self) -> bytes | None:
+        """The next body bytes, or None at the end of the body (the connection then goes back to the pool).
+        Any error or cancellation closes the connection: a half-read one is never reused."""
         conn = self._conn
         if conn is None:
-            return
+            if self._abandoned:
+                raise ConnectionClosed("the response was closed before its body was read")
+            return None
         try:
-            while (chunk := await conn.next_chunk()) is not None:
-                yield chunk
+            chunk = await conn.next_chunk()
         except BaseException:
             self._release(reuse=False)
             raise
+        if chunk is None:
+            self._release(reuse=True)
+        return chunk
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        while (chunk := await self.next_chunk()) is not None:
+            yield chunk
+
+    async def adrain(self, max_bytes: int, max_seconds: float) -> bool:
+        """Reads and discards the rest of the body so the connection can be reused (e.g. an SSE stream's
+        closing chunk after `[DONE]`). Gives up, closing the connection, past `max_bytes` or `max_seconds`
+        in all. True when the connection went back to the pool."""
+        conn = self._conn
+        if conn is None:
+            return False
+        loop = conn.loop
+        deadline = loop.time() + max_seconds
+        drained = 0
+        try:
+            while True:
+                conn.read_timeout = max(deadline - loop.time(), 0.0)
+                chunk = await conn.next_chunk()
+                if chunk is None:
+                    break
+                drained += len(chunk)
+                if drained > max_bytes:
+                    self._release(reuse=False)
+                    return False
+        except UpstreamHTTPError:
+            self._release(reuse=False)
+            return False
+        except BaseException:
+            self._release(reuse=False)
+            raise
+        reused = conn.reusable
         self._release(reuse=True)
+        return reused
 
     async def aread(self, limit: int | None = None) -> bytes:
         """The whole body (or its first `limit` bytes; the connection is then not reused)."""
         parts: list[bytes] = []
         size = 0
-        async for chunk in self.aiter_bytes():
+        while (chunk := await self.next_chunk()) is not None:
             parts.append(chunk)
             size += len(chunk)
             if limit is not None and size >= limit:
@@ -84,13 +130,23 @@ class UpstreamResponse:
     def _release(self, *, reuse: bool) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            self._abandoned = not conn.consumed
             self._pool.release(conn, reuse=reuse and conn.reusable)
 
 
 class _OriginPool:
-    def __init__(self, host: str, port: int, settings: UpstreamHTTPSettings) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        settings: UpstreamHTTPSettings,
+        tls: ssl.SSLContext | None,
+        client: UpstreamHTTPClient,
+    ) -> None:
         self.host, self.port = host, port
         self._settings = settings
+        self._tls = tls
+        self._client = client
         self._idle: deque[HTTP11Connection] = deque()
         self._in_use = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -134,15 +190,19 @@ class _OriginPool:
         settings = self._settings
         try:
             async with asyncio.timeout(settings.connect_timeout_seconds):
+                # With ssl=, asyncio sends SNI and checks the certificate against `host` (the handshake is part
+                # of connecting, so the connect timeout bounds it; a bad certificate is an ssl.SSLError).
                 _, protocol = await loop.create_connection(
                     lambda: HTTP11Connection(settings.read_timeout_seconds, settings.read_buffer_high_water_bytes),
                     self.host,
                     self.port,
+                    ssl=self._tls,
                 )
         except TimeoutError:
             raise ConnectTimeout(f"connecting to {self.host}:{self.port} timed out") from None
         except OSError as exc:
             raise ConnectError(f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}") from None
+        self._client.connections_opened += 1
         return protocol
 
     def release(self, conn: HTTP11Connection, *, reuse: bool) -> None:
@@ -173,10 +233,17 @@ class _OriginPool:
 
 
 class UpstreamHTTPClient:
-    def __init__(self, settings: UpstreamHTTPSettings | None = None) -> None:
+    """`ssl_context` verifies https:// origins (default: the system CA store, see tls.py)."""
+
+    def __init__(
+        self, settings: UpstreamHTTPSettings | None = None, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._settings = settings or UpstreamHTTPSettings()
+        self._ssl_context = ssl_context
         self._pools: dict[Origin, _OriginPool] = {}
         self._closed = False
+        # Connections made so far (a stream that ends cleanly must not cost a new one; tests and stats read it).
+        self.connections_opened = 0
 
     async def request(
         self,
@@ -192,12 +259,15 @@ class UpstreamHTTPClient:
         if self._closed:
             raise ClientClosed("the client is closed")
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"only http:// URLs are supported, not {url!r}")
-        port = parts.port or 80
-        pool = self._pools.get((parts.hostname, port))
+        scheme = parts.scheme
+        if scheme not in _DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"only http:// and https:// URLs are supported, not {url!r}")
+        port = parts.port or _DEFAULT_PORTS[scheme]
+        origin = (scheme, parts.hostname, port)
+        pool = self._pools.get(origin)
         if pool is None:
-            pool = self._pools[(parts.hostname, port)] = _OriginPool(parts.hostname, port, self._settings)
+            tls = (self._ssl_context or default_ssl_context()) if scheme == "https" else None
+            pool = self._pools[origin] = _OriginPool(parts.hostname, port, self._settings, tls, self)
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query

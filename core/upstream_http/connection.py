@@ -99,6 +99,11 @@ class HTTP11Connection(asyncio.Protocol):
 
     # --- the client's side ------------------------------------------------------------------------------
     @property
+    def consumed(self) -> bool:
+        """The whole body arrived and the reader took all of it."""
+        return self.complete and not self._chunks
+
+    @property
     def reusable(self) -> bool:
         return (
             self.complete

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
-import httpx2
 import pytest
 
 from bench.fake_upstream import FakeUpstream
 from core.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from core.providers import OpenAICompatibleProvider
 from core.routing import ModelRegistry
-from core.settings import Settings
+from core.settings import ConfigError, Settings
+from core.upstream_http import UpstreamHTTPSettings
+from tests.integration.upstream_http.upstream_tls_server import TLSFakeUpstream
 
 KEY = "sk-upstream-own-key-42"
 
 
-def _provider(api_base: str, **params: Any) -> OpenAICompatibleProvider:
+def _provider(api_base: str, ssl_context: ssl.SSLContext | None = None, **params: Any) -> OpenAICompatibleProvider:
     entry = {"model_name": "public", "litellm_params": {"model": "openai/fake-model", "api_base": api_base, **params}}
     deployment = (
         ModelRegistry.from_settings(Settings.model_validate({"model_list": [entry]})).resolve("public").deployments[0]
     )
-    return OpenAICompatibleProvider(deployment, httpx2.Limits(max_connections=10, max_keepalive_connections=5))
+    pool = UpstreamHTTPSettings(max_connections_per_origin=10, max_idle_per_origin=5)
+    return OpenAICompatibleProvider(deployment, pool, ssl_context=ssl_context)
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSFakeUpstream]:
+    with TLSFakeUpstream(tmp_path_factory.mktemp("tls")) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -162,3 +172,69 @@ async def test_closing_a_stream_early_is_quick_and_the_pool_keeps_working(provid
     await stream.aclose()
     out = await provider.embeddings({"model": "public", "input": ["a", "b"], "dimensions": 4}, request_id="r")
     assert len(out["data"]) == 2 and len(out["data"][0]["embedding"]) == 4
+
+
+async def test_streams_read_to_done_reuse_one_connection(provider: OpenAICompatibleProvider) -> None:
+    for _ in range(3):
+        stream = await provider.stream_chat_completion(_chat(stream=True), request_id="r")
+        assert len([e async for e in stream]) == 6  # 5 content chunks and the finish chunk
+        await stream.aclose()
+    await provider.chat_completion(_chat(), request_id="r")
+    assert provider.connections_opened == 1
+
+
+async def test_a_stream_stopped_early_does_not_reuse_its_connection(provider: OpenAICompatibleProvider) -> None:
+    stream = await provider.stream_chat_completion(_chat(stream=True), request_id="r")
+    async for _ in stream:
+        break
+    await stream.aclose()
+    out = await provider.chat_completion(_chat(), request_id="r")
+    assert out["choices"][0]["message"]["content"] == "tok0 tok1 tok2 tok3 tok4 "
+    assert provider.connections_opened == 2
+
+
+async def test_a_cancelled_stream_closes_its_connection(provider: OpenAICompatibleProvider) -> None:
+    stream = await provider.stream_chat_completion(_chat(stream=True, x_fake={"stall_after": 1}), request_id="r")
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in stream:
+            started.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 2)
+    task.cancel()
+    await asyncio.wait([task])
+    assert task.cancelled()
+    await stream.aclose()
+    # The half-read connection was dropped (the resilience tests check the upstream sees it), not pooled.
+    await provider.embeddings({"model": "public", "input": "x"}, request_id="r")
+    assert provider.connections_opened == 2
+
+
+async def test_https_upstream(tls_upstream: TLSFakeUpstream) -> None:
+    p = _provider(tls_upstream.base_url(), ssl_context=tls_upstream.client_context(), api_key=KEY)
+    try:
+        out = await p.chat_completion(_chat(), request_id="r")
+        assert out["usage"]["total_tokens"] > 0
+        stream = await p.stream_chat_completion(_chat(stream=True), request_id="r")
+        assert [e async for e in stream][-1]["choices"][0]["finish_reason"] == "stop"
+        await p.embeddings({"model": "public", "input": "x"}, request_id="r")
+        assert p.connections_opened == 1
+        assert tls_upstream.app.requests[-1].headers["authorization"] == f"Bearer {KEY}"
+    finally:
+        await p.aclose()
+
+
+async def test_https_upstream_with_an_untrusted_certificate_is_unavailable(tls_upstream: TLSFakeUpstream) -> None:
+    p = _provider(tls_upstream.base_url(), api_key=KEY)  # the system CA store does not know this certificate
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            await p.chat_completion(_chat(), request_id="r")
+    finally:
+        await p.aclose()
+
+
+def test_api_base_must_be_http_or_https() -> None:
+    with pytest.raises(ConfigError, match="api_base"):
+        _provider("ftp://127.0.0.1/v1")

@@ -4,7 +4,6 @@ import email.utils
 import time
 
 import grpc
-import httpx2
 import orjson
 
 from core.errors import UpstreamTimeout, UpstreamUnavailable
@@ -13,6 +12,15 @@ from core.providers.upstream_errors import (
     error_from_status,
     error_from_transport,
     parse_retry_after,
+)
+from core.upstream_http import (
+    ClientClosed,
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    PoolTimeout,
+    ReadTimeout,
+    RemoteProtocolError,
 )
 
 KEY = "sk-upstream-very-secret"
@@ -29,7 +37,7 @@ def test_openai_error_body_keeps_upstream_message_type_code_param_and_hides_the_
             }
         }
     )
-    err = error_from_status(401, body, httpx2.Headers(), (KEY,))
+    err = error_from_status(401, body, {}, (KEY,))
     assert KEY not in err.message
     assert err.message == "Incorrect API key provided: ***."
     assert err.upstream_status == 401
@@ -43,23 +51,23 @@ def test_openai_error_body_keeps_upstream_message_type_code_param_and_hides_the_
 
 
 def test_rate_limit_carries_retry_after() -> None:
-    err = error_from_status(429, b'{"error": {"message": "slow down"}}', httpx2.Headers({"retry-after": "3"}), ())
+    err = error_from_status(429, b'{"error": {"message": "slow down"}}', {"retry-after": "3"}, ())
     assert (err.message, err.retry_after, err.code) == ("slow down", 3.0, grpc.StatusCode.RESOURCE_EXHAUSTED)
 
 
 def test_non_json_error_body_gets_a_generic_message() -> None:
-    err = error_from_status(502, b"<html>bad gateway</html>", httpx2.Headers(), ())
+    err = error_from_status(502, b"<html>bad gateway</html>", {}, ())
     assert err.message == "The upstream returned HTTP 502."
     assert err.code == grpc.StatusCode.INTERNAL
 
 
 def test_retry_after_forms() -> None:
-    assert parse_retry_after(httpx2.Headers({"retry-after-ms": "1500", "retry-after": "9"})) == 1.5
-    assert parse_retry_after(httpx2.Headers({"retry-after": "2.5"})) == 2.5
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    assert parse_retry_after({"retry-after": "2.5"}) == 2.5
     date = email.utils.formatdate(time.time() + 60, usegmt=True)
-    assert 55 < (parse_retry_after(httpx2.Headers({"retry-after": date})) or 0) <= 60
-    assert parse_retry_after(httpx2.Headers({"retry-after": "soon"})) is None
-    assert parse_retry_after(httpx2.Headers()) is None
+    assert 55 < (parse_retry_after({"retry-after": date}) or 0) <= 60
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
 
 
 def test_in_band_stream_error_uses_its_code_as_status() -> None:
@@ -69,7 +77,17 @@ def test_in_band_stream_error_uses_its_code_as_status() -> None:
 
 
 def test_transport_errors() -> None:
-    assert isinstance(error_from_transport(httpx2.ReadTimeout("t"), "m"), UpstreamTimeout)
-    assert isinstance(error_from_transport(httpx2.ConnectError("refused"), "m"), UpstreamUnavailable)
-    assert isinstance(error_from_transport(httpx2.RemoteProtocolError("reset"), "m"), UpstreamUnavailable)
-    assert "`m`" in error_from_transport(httpx2.ConnectError("x"), "m").message
+    assert isinstance(error_from_transport(ReadTimeout("t"), "m"), UpstreamTimeout)
+    assert isinstance(error_from_transport(ConnectTimeout("t"), "m"), UpstreamTimeout)
+    assert isinstance(error_from_transport(ConnectError("refused"), "m"), UpstreamUnavailable)
+    assert isinstance(error_from_transport(RemoteProtocolError("bad"), "m"), UpstreamUnavailable)
+    assert isinstance(error_from_transport(ConnectionClosed("reset"), "m"), UpstreamUnavailable)
+    assert isinstance(error_from_transport(PoolTimeout("busy"), "m"), UpstreamUnavailable)
+    assert isinstance(error_from_transport(ClientClosed("closed"), "m"), UpstreamUnavailable)
+    message = error_from_transport(ConnectError("cannot connect to 10.1.2.3:8000"), "m").message
+    assert "`m`" in message and "10.1.2.3" not in message
+
+
+def test_headers_may_be_a_plain_mapping_of_lower_case_names() -> None:
+    err = error_from_status(429, b"", dict([("retry-after-ms", "250"), ("x-other", "1")]), ())
+    assert err.retry_after == 0.25
