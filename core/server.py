@@ -97,6 +97,8 @@ class CoreServer:
         )
         self._retention = RetentionPurger(engine, settings)
         self._retention.start()
+        if self._reuse_port and not settings.redis_url:
+            log.warning("several workers without redis_url: each worker enforces rate limits on its own")
 
         self._interceptors = [
             ErrorsInterceptor(),

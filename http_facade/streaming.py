@@ -58,17 +58,60 @@ class StreamStart:
 async def start_stream(call: StreamCall, first_chunk_wait_seconds: float) -> StreamStart:
     """Waits for initial metadata and (briefly) the first message. Raises grpc.aio.AioRpcError when the call
     failed before its first message; the caller answers with a normal HTTP error. Cancels the call if it is
-    itself cancelled."""
+    itself cancelled.
+
+    The first read starts at once, before the metadata arrived, and hands its message over through a plain
+    future: each extra event-loop turn between core's first message and this task is a turn in which core
+    runs ahead on the rest of the stream, and the client's first byte waits for it."""
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[Any] = loop.create_future()
+    read = asyncio.ensure_future(_read_first(call, first))
     try:
         await call.initial_metadata()
-        read = asyncio.ensure_future(call.read())
-        done, _ = await asyncio.wait({read}, timeout=first_chunk_wait_seconds)
-        if done:
-            return StreamStart(first=read.result())
-        return StreamStart(pending=read)
+        timer = loop.call_later(first_chunk_wait_seconds, _expire, first)
+        try:
+            message = await first
+        finally:
+            timer.cancel()
     except BaseException:
         call.cancel()
+        if first.done() and not first.cancelled():
+            first.exception()  # retrieved: the error that matters is the one propagating
         raise
+    if message is _WAITED:
+        return StreamStart(pending=read)
+    return StreamStart(first=message)
+
+
+class _Waited:
+    """The first message did not come within the wait: the read stays pending."""
+
+
+_WAITED = _Waited()
+
+
+def _expire(first: asyncio.Future[Any]) -> None:
+    if not first.done():
+        first.set_result(_WAITED)
+
+
+async def _read_first(call: StreamCall, first: asyncio.Future[Any]) -> Any:
+    """Reads the first message and hands it to `first` directly: waiting on this task instead (asyncio.wait,
+    shield) costs two more event-loop turns, during which core runs ahead on the rest of the stream and the
+    first byte waits for it. Once the wait expired, the result or error is this task's own (the pending read)."""
+    try:
+        message = await call.read()
+    except BaseException as exc:
+        if first.done():
+            raise
+        if isinstance(exc, asyncio.CancelledError):
+            first.cancel()
+            raise
+        first.set_exception(exc)
+        return None
+    if not first.done():
+        first.set_result(message)
+    return message
 
 
 class SSEResponse(Response):
@@ -105,13 +148,26 @@ class SSEResponse(Response):
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             keepalive = asyncio.ensure_future(self._keep_alive(send))
             message = self._start.first if pending is None else await pending
+            body = b""
             while message is not grpc.aio.EOF:
                 body = events(self._render(message))
+                if self._call.done():
+                    break
                 self._last_write = loop.time()
                 await send({"type": "http.response.body", "body": body, "more_body": True})
+                body = b""
                 message = await self._call.read()
+            if message is not grpc.aio.EOF:
+                # Core has finished, so the rest is already here: it goes out with [DONE] in one write (each
+                # write is a syscall and a TCP segment), or, if the rest fails, before the error event.
+                rest, failure = await self._read_rest()
+                body += rest
+                if failure is not None:
+                    self._last_write = loop.time()
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    raise failure
             keepalive.cancel()
-            await send({"type": "http.response.body", "body": DONE_EVENT, "more_body": False})
+            await send({"type": "http.response.body", "body": body + DONE_EVENT, "more_body": False})
         except grpc.aio.AioRpcError as exc:
             await self._fail(send, from_rpc_error(exc), keepalive)
         except CodecError as exc:
@@ -130,6 +186,16 @@ class SSEResponse(Response):
             if pending is not None:
                 pending.cancel()
             self._call.cancel()
+
+    async def _read_rest(self) -> tuple[bytes, grpc.aio.AioRpcError | CodecError | None]:
+        """The events of the messages still to be read (of a finished call), and the error that ended them."""
+        parts: list[bytes] = []
+        try:
+            while (message := await self._call.read()) is not grpc.aio.EOF:
+                parts.append(events(self._render(message)))
+        except (grpc.aio.AioRpcError, CodecError) as exc:
+            return b"".join(parts), exc
+        return b"".join(parts), None
 
     async def _keep_alive(self, send: Send) -> None:
         loop = asyncio.get_running_loop()

@@ -74,9 +74,10 @@ class ChatInference:
             group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(chat_params_to_json, params)
             ask_for_stream_usage(body)
+            input_estimate = estimate_chat_input_tokens(body.get("messages"))
             usage = StreamUsage(
                 client_wants_usage=params.HasField("stream_options") and params.stream_options.include_usage,
-                input_estimate=estimate_chat_input_tokens(body.get("messages")),
+                input_estimate=input_estimate,
                 output_text=lambda event: _choices_text(event, "delta"),
             )
             pump = StreamPump(
@@ -95,7 +96,7 @@ class ChatInference:
                 lambda p: p.stream_chat_completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
-                estimated_input_tokens=estimate_chat_input_tokens(body.get("messages")),
+                estimated_input_tokens=input_estimate,
             ) as upstream:
                 await pump.run(upstream, on_accepted)
 

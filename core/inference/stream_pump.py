@@ -1,10 +1,14 @@
 """Moves an accepted upstream stream to the client, coalescing whatever has already arrived into one
-message: one gRPC message per token would cost a syscall and a frame per token."""
+message: one gRPC message per token would cost a syscall and a frame per token.
+
+The first visible chunk is the exception: it goes out on its own as soon as it arrived, read in the
+forwarding task itself, before the reader task starts. Otherwise a fast upstream's whole burst is parsed
+before the first message leaves, and the client's time to first byte becomes the time of the whole stream."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Generic, TypeVar
 
 from core.inference.stream_usage import StreamUsage
@@ -50,19 +54,43 @@ class StreamPump(Generic[ChunkT]):
         reader: asyncio.Task[None] | None = None
         try:
             await on_accepted()
-            reader = asyncio.create_task(_read(upstream, queue))
-            await self._forward(queue)
+            events = aiter(upstream)
+            if await self._forward_first(events):
+                reader = asyncio.create_task(_read(events, queue))
+                await self._forward(queue)
+            await self._add_estimated_usage()
         finally:
             # Counted before any await below, so a second cancellation cannot lose them.
             tokens_in, tokens_out, estimated = self._usage.totals()
             self._meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
             try:
-                if reader is not None:
+                if reader is not None and not reader.done():
                     reader.cancel()
                     # wait() does not re-raise the reader's CancelledError, yet lets our own cancellation through.
                     await asyncio.wait([reader])
             finally:
                 await upstream.aclose()
+
+    def _accept(self, event: JSONObject) -> JSONObject | None:
+        """Counts the event; returns what the client gets of it (None: nothing)."""
+        visible = self._usage.accept(event)
+        if self._usage.saw_output:
+            self._meter.mark_first_token()
+        return visible
+
+    async def _forward_first(self, events: AsyncIterator[JSONObject]) -> bool:
+        """Forwards events one at a time until one reached the client; False when the upstream ended first."""
+        while True:
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                return False
+            visible = self._accept(event)
+            if visible is not None:
+                await self._emit([self._convert(visible)])
+                # One loop turn for the transport to deliver it before the reader parses the rest.
+                await asyncio.sleep(0)
+                return True
 
     async def _forward(self, queue: asyncio.Queue[JSONObject | _End | Exception]) -> None:
         while True:
@@ -77,9 +105,7 @@ class StreamPump(Generic[ChunkT]):
                 if isinstance(item, Exception):
                     failure = item
                     break
-                visible = self._usage.accept(item)
-                if self._usage.saw_output:
-                    self._meter.mark_first_token()
+                visible = self._accept(item)
                 if visible is not None:
                     batch.append(self._convert(visible))
                 if len(batch) >= self._max_batch:
@@ -93,7 +119,9 @@ class StreamPump(Generic[ChunkT]):
             if failure is not None:
                 raise failure
             if finished:
-                break
+                return
+
+    async def _add_estimated_usage(self) -> None:
         tail = self._usage.estimated_usage_event()
         if tail is not None:
             chunk = self._convert(tail)
@@ -101,9 +129,9 @@ class StreamPump(Generic[ChunkT]):
             await self._emit([chunk])
 
 
-async def _read(upstream: UpstreamStream, queue: asyncio.Queue[JSONObject | _End | Exception]) -> None:
+async def _read(events: AsyncIterator[JSONObject], queue: asyncio.Queue[JSONObject | _End | Exception]) -> None:
     try:
-        async for event in upstream:
+        async for event in events:
             await queue.put(event)
     except Exception as exc:
         await queue.put(exc)

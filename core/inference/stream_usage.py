@@ -8,6 +8,8 @@ from collections.abc import Callable
 from core.inference.token_estimate import CHARS_PER_TOKEN
 from core.providers.base import JSONObject
 
+_HEADER_KEYS: tuple[str, ...] = ("id", "object", "created", "model")
+
 
 class StreamUsage:
     def __init__(
@@ -18,7 +20,7 @@ class StreamUsage:
         self._output_text = output_text
         self._output_chars = 0
         self._upstream_usage: JSONObject | None = None
-        self._last_header: JSONObject = {}
+        self._last_event: JSONObject = {}
         self.saw_output = False
 
     def accept(self, event: JSONObject) -> JSONObject | None:
@@ -31,7 +33,7 @@ class StreamUsage:
         if text:
             self._output_chars += len(text)
             self.saw_output = True
-        self._last_header = {k: event[k] for k in ("id", "object", "created", "model") if k in event}
+        self._last_event = event  # its header is copied only if an estimated usage chunk is needed
         if self._client_wants_usage or "usage" not in event:
             return event
         if not event.get("choices"):
@@ -55,7 +57,9 @@ class StreamUsage:
             return None
         prompt, completion, _ = self.totals()
         usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-        return {**self._last_header, "choices": [], "usage": usage}
+        last = self._last_event
+        header: JSONObject = {k: last[k] for k in _HEADER_KEYS if k in last}
+        return {**header, "choices": [], "usage": usage}
 
 
 def _count(usage: JSONObject, key: str) -> int:

@@ -12,21 +12,29 @@ from typing import Any
 import grpc
 import openai
 import pytest
-from aqueduct.v1 import admin_service_pb2
+from aqueduct.v1 import admin_service_pb2, tenancy_pb2
+from openai.types.chat import ChatCompletionMessageParam
 
 from bench.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 
 UPSTREAM_KEY = "sk-upstream-governance-0123456789"
-MESSAGES = [{"role": "user", "content": "Say hello"}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello"}]
 
 
-def model(upstream_url: str, name: str, mode: str = "chat", aliases: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def model(
+    upstream_url: str, name: str, mode: str = "chat", aliases: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     info = {"mode": mode, "aliases": aliases or []}
     info.update(extra.pop("model_info", {}))
     return {
         "model_name": name,
-        "litellm_params": {"model": f"openai/{name}-up", "api_base": upstream_url + "/v1", "api_key": UPSTREAM_KEY, **extra},
+        "litellm_params": {
+            "model": f"openai/{name}-up",
+            "api_base": upstream_url + "/v1",
+            "api_key": UPSTREAM_KEY,
+            **extra,
+        },
         "model_info": info,
     }
 
@@ -79,7 +87,7 @@ class Tenant:
         stub = self.gateway.admin()
         return getattr(stub, call)(request, metadata=(("authorization", f"Bearer {ADMIN_TOKEN}"),))
 
-    def user(self, name: str, role: int = 0) -> tuple[str, str]:
+    def user(self, name: str, role: tenancy_pb2.Role.ValueType = tenancy_pb2.ROLE_USER) -> tuple[str, str]:
         """(email, token secret) of a new user of this org."""
         email = f"{name}-{uuid.uuid4().hex[:6]}@{self.org}.test"
         self._admin("CreateUser", admin_service_pb2.CreateUserRequest(email=email, org=self.org, role=role))
@@ -115,8 +123,21 @@ def tenant(gateway: Gateway) -> Tenant:
     return Tenant(gateway, org)
 
 
+_clients: list[openai.OpenAI] = []
+
+
 def sdk(gateway: Gateway, token: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+    """An OpenAI SDK client for `token`, closed after the test (its pooled sockets would leak otherwise)."""
+    client = openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+    _clients.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_sdk_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
 
 
 def rpc_error(exc: BaseException) -> grpc.RpcError:

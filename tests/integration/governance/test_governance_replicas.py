@@ -30,7 +30,9 @@ LIMIT = 10
 
 
 @pytest.fixture(scope="module")
-def replicas(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, Gateway, TcpProxy]]:
+def replicas(
+    upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Gateway, Gateway, TcpProxy]]:
     redis = urlsplit(redis_url_or_skip())
     proxy = TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379).start()
     with ExitStack() as stack:

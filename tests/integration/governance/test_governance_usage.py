@@ -11,15 +11,17 @@ import time
 from typing import Any
 
 import httpx2
+from aqueduct.v1 import tenancy_pb2
 
 from tests.integration.governance.conftest import MESSAGES, Tenant, sdk
 
-ORG_ADMIN = 2  # tenancy_pb2.ROLE_ORG_ADMIN
+ORG_ADMIN = tenancy_pb2.ROLE_ORG_ADMIN
 
 
 def report(tenant: Tenant, *args: str, token: str | None = None) -> dict[str, Any]:
-    kwargs = {"token": token} if token else {}
-    return json.loads(tenant.cli("usage", "--since", "1h", *args, "--json", **kwargs).stdout)  # type: ignore[arg-type]
+    argv = ("usage", "--since", "1h", *args, "--json")
+    data: dict[str, Any] = json.loads((tenant.cli(*argv, token=token) if token else tenant.cli(*argv)).stdout)
+    return data
 
 
 def wait_for(tenant: Tenant, expected: int, *args: str) -> dict[str, Any]:
@@ -46,13 +48,17 @@ def test_totals_group_bys_and_visibility(tenant: Tenant) -> None:
     )
     assert failed.status_code == 503
     # bob works for ann: his request names her as the end user.
-    sdk(tenant.gateway, bob).chat.completions.create(model="other", messages=MESSAGES, extra_body={"user_id": ann_email})
+    sdk(tenant.gateway, bob).chat.completions.create(
+        model="other", messages=MESSAGES, extra_body={"user_id": ann_email}
+    )
 
     data = wait_for(tenant, 7, "--org", tenant.org)
     totals = data["totals"]
     assert totals["requests"] == 7 and totals["failed_requests"] == 1
     chat_in = sum(a.usage.prompt_tokens for a in answers if a.usage)
-    assert totals["input_tokens"] >= chat_in and totals["total_tokens"] == totals["input_tokens"] + totals["output_tokens"]
+    assert (
+        totals["input_tokens"] >= chat_in and totals["total_tokens"] == totals["input_tokens"] + totals["output_tokens"]
+    )
     assert totals["avg_latency_ms"] is not None and totals["p95_latency_ms"] is not None
 
     by_model = {g["key"]: g["requests"] for g in report(tenant, "--org", tenant.org, "--group-by", "model")["groups"]}

@@ -67,6 +67,18 @@ class FakeCall:
         self._cancel.set()
         return True
 
+    def done(self) -> bool:
+        # The RPC ends with its last read here; FinishedCall ends before (grpc.aio can have ended while
+        # messages still wait to be read).
+        return self.cancelled or not self.script
+
+
+class FinishedCall(FakeCall):
+    """A call that has ended, every message already received, once no delay is left in its script."""
+
+    def done(self) -> bool:
+        return self.cancelled or not any(isinstance(item, float) for item in self.script)
+
 
 def rpc_error(code: grpc.StatusCode, message: str) -> grpc.aio.AioRpcError:
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=message)
@@ -112,6 +124,19 @@ async def test_stream_of_messages_then_done() -> None:
     assert sent[-1]["more_body"] is False
 
 
+async def test_rest_of_a_finished_call_goes_out_with_done_in_one_write() -> None:
+    sent = await run(FinishedCall([[1], 0.01, [2], [3]]))
+    assert [m["body"] for m in sent[1:]] == [b'data: {"n":1}\n\n', b'data: {"n":2}\n\ndata: {"n":3}\n\n' + DONE_EVENT]
+    assert sent[-1]["more_body"] is False
+
+
+async def test_error_in_the_rest_of_a_finished_call_comes_after_the_chunks_before_it() -> None:
+    call = FinishedCall([[1], [2], rpc_error(grpc.StatusCode.UNAVAILABLE, "every deployment failed")])
+    sent = await run(call)
+    assert sent[1]["body"] == b'data: {"n":1}\n\ndata: {"n":2}\n\n' and sent[1]["more_body"] is True
+    assert b'"error"' in sent[2]["body"] and sent[2]["more_body"] is False and len(sent) == 3
+
+
 async def test_empty_stream_is_just_done() -> None:
     assert bodies(await run(FakeCall([]))) == DONE_EVENT
 
@@ -129,6 +154,40 @@ async def test_error_before_first_chunk_raises_for_an_http_answer() -> None:
     call = FakeCall([rpc_error(grpc.StatusCode.NOT_FOUND, "no such model")])
     with pytest.raises(grpc.aio.AioRpcError):
         await start_stream(call, 1.0)  # type: ignore[arg-type]
+
+
+class SlowMetadataCall(FakeCall):
+    """Initial metadata comes late; the first read (started at once) may finish before it."""
+
+    def __init__(self, script: list[Any], metadata_delay: float) -> None:
+        super().__init__(script)
+        self.metadata_delay = metadata_delay
+
+    async def initial_metadata(self) -> tuple[()]:
+        await asyncio.sleep(self.metadata_delay)
+        return ()
+
+
+async def test_first_message_before_the_metadata_is_still_the_first() -> None:
+    start = await start_stream(SlowMetadataCall([[1], [2]], 0.05), 1.0)  # type: ignore[arg-type]
+    assert start.first == [1] and start.pending is None
+
+
+async def test_error_before_the_metadata_raises_for_an_http_answer() -> None:
+    call = SlowMetadataCall([rpc_error(grpc.StatusCode.NOT_FOUND, "no such model")], 0.05)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await start_stream(call, 1.0)  # type: ignore[arg-type]
+    assert call.cancelled
+
+
+async def test_cancelled_while_waiting_for_the_first_message_cancels_the_call() -> None:
+    call = FakeCall([5.0, [1]])
+    task = asyncio.ensure_future(start_stream(call, 10.0))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert call.cancelled
 
 
 async def test_slow_first_chunk_commits_headers_and_keeps_alive() -> None:

@@ -35,6 +35,7 @@ class Client:
         self.batches: Batches = []
         self.block_emit = block_emit
         self.first_batch = asyncio.Event()
+        self._emitted = asyncio.Condition()
 
     async def accepted(self) -> None:
         self.log.append("accepted")
@@ -43,8 +44,14 @@ class Client:
         self.log.append("emit")
         self.batches.append(chunks)
         self.first_batch.set()
+        async with self._emitted:
+            self._emitted.notify_all()
         if self.block_emit is not None:
             await self.block_emit.wait()
+
+    async def wait_for(self, batches: int = 0, chunks: int = 0) -> None:
+        async with self._emitted:
+            await self._emitted.wait_for(lambda: len(self.batches) >= batches and len(self.chunks) >= chunks)
 
     @property
     def chunks(self) -> list[chat_pb2.ChatCompletionChunk]:
@@ -117,16 +124,32 @@ async def test_chunks_already_received_are_coalesced_into_one_message() -> None:
     steps: list[Step] = [*(chat_chunk(f"t{i}") for i in range(10)), gate, chat_chunk(finish="stop")]
     client = Client()
     task = asyncio.create_task(_run(steps, _params(), client=client))
-    await client.first_batch.wait()
+    await client.wait_for(batches=2)
     gate.set()
     await task
-    assert [len(b) for b in client.batches] == [10, 1]
+    # The first chunk goes out alone, at once (time to first byte); what arrived behind it is coalesced.
+    assert [len(b) for b in client.batches] == [1, 9, 1]
+
+
+async def test_events_the_client_does_not_see_do_not_count_as_the_first_chunk() -> None:
+    # A usage-only event the client did not ask for is skipped; the first visible chunk still goes out alone.
+    steps: list[Step] = [chat_chunk(choices=False, usage=usage_json(4, 0)), chat_chunk("a"), chat_chunk("b")]
+    client, sink, _ = await _run(steps, _params())
+    assert [len(b) for b in client.batches] == [1, 1]
+    assert sink.only.input_tokens == 4
+
+
+async def test_a_stream_with_nothing_visible_sends_only_the_estimated_usage() -> None:
+    client, sink, _ = await _run([], _params(stream_options={"include_usage": True}))
+    assert [len(b) for b in client.batches] == [1] and client.chunks[0].usage.estimated
+    client, sink, _ = await _run([], _params())
+    assert client.batches == [] and sink.only.status == 200
 
 
 async def test_coalescing_respects_the_per_message_bound() -> None:
     steps: list[Step] = [chat_chunk(f"t{i}") for i in range(10)]
     client, _, _ = await _run(steps, _params(), max_chunks=4)
-    assert [len(b) for b in client.batches] == [4, 4, 2]
+    assert [len(b) for b in client.batches] == [1, 4, 4, 1]
 
 
 async def test_client_cancel_mid_stream_stops_upstream_and_records_499_with_tokens_so_far() -> None:
@@ -139,7 +162,7 @@ async def test_client_cancel_mid_stream_stops_upstream_and_records_499_with_toke
             _params(), make_caller(), on_accepted=client.accepted, emit=client.emit
         )
     )
-    await client.first_batch.wait()
+    await client.wait_for(chunks=2)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

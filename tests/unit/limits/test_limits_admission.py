@@ -26,7 +26,9 @@ async def _load() -> LimitTable:
     return LimitTable()
 
 
-def admission(clock: FakeClock, rows: dict[tuple[ScopeKind, str, bool], LimitValues], **models: ModelLimit) -> Admission:
+def admission(
+    clock: FakeClock, rows: dict[tuple[ScopeKind, str, bool], LimitValues], **models: ModelLimit
+) -> Admission:
     snapshot: RefreshingSnapshot[LimitTable] = RefreshingSnapshot("limits", _load, LimitTable(rows), ttl=60)
     limiter = FailoverLimiter(MemoryBackend(clock=clock), None, retry_interval=1)
     return Admission(limiter, snapshot, models)

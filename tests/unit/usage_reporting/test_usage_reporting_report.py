@@ -16,8 +16,6 @@ from core.limits.model import ScopeKind
 from core.settings import Settings
 from core.usage.recorder import UsageRecorder
 from core.usage.report import (
-    HOUR_TABLE,
-    MINUTE_TABLE,
     Bucket,
     GroupBy,
     UsageQuery,
@@ -25,13 +23,16 @@ from core.usage.report import (
     plan_segments,
     run_report,
 )
+from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE
 from core.usage.visibility import usage_filter
 from tests.unit.usage_reporting.conftest import T0, event
 
 ADMIN = Principal(role=Role.ADMIN, token_id="t-admin", user_id="u-admin", org_id="o-1")
 ORG_ADMIN = Principal(role=Role.ORG_ADMIN, token_id="t-oa", user_id="u-oa", user_email="oa@one.test", org_id="o-1")
 ANN = Principal(role=Role.USER, token_id="tok-a", user_id="u-a", user_email="ann@one.test", org_id="o-1")
-BOT = Principal(role=Role.USER, token_id="tok-bot", user_id="u-a", org_id="o-1", team_id="team", service_account_id="sa")
+BOT = Principal(
+    role=Role.USER, token_id="tok-bot", user_id="u-a", org_id="o-1", team_id="team", service_account_id="sa"
+)
 LONG_AGO = T0 - timedelta(days=3650)
 
 

@@ -9,16 +9,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import Settings
+from core.usage.events import UsageEvent
 from core.usage.histogram import BOUNDS_MS, COLUMNS, bucket_of, percentile
 from core.usage.recorder import UsageRecorder
 from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE
 from tests.unit.usage_reporting.conftest import T0, event
 
 
-async def write(engine: AsyncEngine, events: list[object]) -> None:
+async def write(engine: AsyncEngine, events: list[UsageEvent]) -> None:
     recorder = UsageRecorder(engine, Settings(usage_batch_size=3))
     for e in events:
-        recorder.record(e)  # type: ignore[arg-type]
+        recorder.record(e)
     assert await recorder.flush()
 
 

@@ -197,8 +197,16 @@ def tool_call_to_json(call: chat_pb2.ToolCall, path: str) -> JsonObject:
 
 def message_from_json(value: Any, path: str, *, require_role: bool) -> chat_pb2.ChatMessage:
     """A request message (`require_role`), a choice's message, or a stream delta."""
-    d = require_object(value, path)
     message = chat_pb2.ChatMessage()
+    message_into(message, value, path, require_role=require_role)
+    return message
+
+
+def message_into(message: chat_pb2.ChatMessage, value: Any, path: str, *, require_role: bool) -> None:
+    """message_from_json into an existing (empty) message, e.g. a choice's delta, which it marks present even
+    when `value` is {}: the same as CopyFrom of a fresh message, without building and copying one."""
+    d = require_object(value, path)
+    message.SetInParent()
     role = d.get("role")
     if role is None:
         if require_role:
@@ -235,28 +243,31 @@ def message_from_json(value: Any, path: str, *, require_role: bool) -> chat_pb2.
         for i, item in enumerate(require_list(tool_calls, calls_field)):
             message.tool_calls.append(tool_call_from_json(item, f"{calls_field}[{i}]"))
     message.extra_json = split_extra(d, _MESSAGE_KEYS)
-    return message
 
 
 def message_to_json(message: chat_pb2.ChatMessage, path: str) -> JsonObject:
+    # One ListFields() call instead of a HasField/WhichOneof per key: this runs for every chunk of every
+    # stream. It lists exactly the fields HasField reports (oneof members and `optional` ones even when empty,
+    # other scalars when non-default, repeated ones when non-empty).
+    fields = {f.name: v for f, v in message.ListFields()}
     out: JsonObject = {}
-    if message.role:
-        out["role"] = ROLE_NAMES.get(message.role, "assistant")
-    which = message.WhichOneof("content")
-    if which == "text":
-        out["content"] = message.text
-    elif which == "parts":
+    role = fields.get("role", 0)
+    if role:
+        out["role"] = ROLE_NAMES.get(role, "assistant")
+    if "text" in fields:
+        out["content"] = fields["text"]
+    elif "parts" in fields:
         content_field = join(path, "content")
         out["content"] = [part_to_json(p, f"{content_field}[{i}]") for i, p in enumerate(message.parts.parts)]
-    elif message.role == chat_pb2.CHAT_ROLE_ASSISTANT and message.tool_calls:
+    elif role == chat_pb2.CHAT_ROLE_ASSISTANT and "tool_calls" in fields:
         out["content"] = None
-    if message.HasField("refusal"):
-        out["refusal"] = message.refusal
-    if message.HasField("name"):
-        out["name"] = message.name
-    if message.tool_calls:
+    if "refusal" in fields:
+        out["refusal"] = fields["refusal"]
+    if "name" in fields:
+        out["name"] = fields["name"]
+    if "tool_calls" in fields:
         calls_field = join(path, "tool_calls")
         out["tool_calls"] = [tool_call_to_json(c, f"{calls_field}[{i}]") for i, c in enumerate(message.tool_calls)]
-    if message.HasField("tool_call_id"):
-        out["tool_call_id"] = message.tool_call_id
-    return merge_extra(out, message.extra_json, _MESSAGE_KEYS, path)
+    if "tool_call_id" in fields:
+        out["tool_call_id"] = fields["tool_call_id"]
+    return merge_extra(out, fields.get("extra_json", ""), _MESSAGE_KEYS, path)

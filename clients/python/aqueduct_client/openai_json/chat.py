@@ -6,7 +6,7 @@ from typing import Any
 
 from aqueduct.v1 import chat_pb2
 
-from ._chat_message import message_from_json, message_to_json, tool_from_json, tool_to_json
+from ._chat_message import message_from_json, message_into, message_to_json, tool_from_json, tool_to_json
 from .common import (
     JsonObject,
     check_bool,
@@ -14,6 +14,7 @@ from .common import (
     check_int,
     check_str,
     dumps_text,
+    has_field,
     join,
     json_text_or_none,
     merge_extra,
@@ -151,17 +152,22 @@ def _logprobs_json(d: JsonObject) -> str:
 
 def read_header(d: JsonObject, target: Any) -> None:
     """id / created / model / system_fingerprint (and service_tier where the message has it)."""
-    for key in ("id", "model"):
-        value = d.get(key)
-        if value is not None:
-            setattr(target, key, check_str(value, key))
+    # Unrolled: this runs for every chunk of every stream.
+    value = d.get("id")
+    if value is not None:
+        target.id = check_str(value, "id")
+    value = d.get("model")
+    if value is not None:
+        target.model = check_str(value, "model")
     created = d.get("created")
     if created is not None:
         target.created = check_int(created, "created")
-    for key in ("system_fingerprint", "service_tier"):
-        value = d.get(key)
-        if value is not None and key in target.DESCRIPTOR.fields_by_name:
-            setattr(target, key, check_str(value, key))
+    value = d.get("system_fingerprint")
+    if value is not None and has_field(target, "system_fingerprint"):
+        target.system_fingerprint = check_str(value, "system_fingerprint")
+    value = d.get("service_tier")
+    if value is not None and has_field(target, "service_tier"):
+        target.service_tier = check_str(value, "service_tier")
 
 
 def header_to_json(message: Any, object_name: str) -> JsonObject:
@@ -170,7 +176,7 @@ def header_to_json(message: Any, object_name: str) -> JsonObject:
 
 def write_tail(message: Any, out: JsonObject) -> None:
     for key in ("system_fingerprint", "service_tier"):
-        if key in message.DESCRIPTOR.fields_by_name and message.HasField(key):
+        if has_field(message, key) and message.HasField(key):
             out[key] = getattr(message, key)
 
 
@@ -191,7 +197,7 @@ def chat_completion_from_json(d: Any) -> chat_pb2.ChatCompletion:
         choice.logprobs_json = _logprobs_json(c)
         message = c.get("message")
         if message is not None:
-            choice.message.CopyFrom(message_from_json(message, join(path, "message"), require_role=False))
+            message_into(choice.message, message, join(path, "message"), require_role=False)
         choice.extra_json = split_extra(c, _CHOICE_KEYS)
     usage = body.get("usage")
     if usage is not None:
@@ -231,7 +237,7 @@ def chat_chunk_from_json(d: Any) -> chat_pb2.ChatCompletionChunk:
         choice.logprobs_json = _logprobs_json(c)
         delta = c.get("delta")
         if delta is not None:
-            choice.delta.CopyFrom(message_from_json(delta, join(path, "delta"), require_role=False))
+            message_into(choice.delta, delta, join(path, "delta"), require_role=False)
         choice.extra_json = split_extra(c, _CHOICE_KEYS)
     usage = body.get("usage")
     if usage is not None:

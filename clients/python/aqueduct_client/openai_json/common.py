@@ -195,18 +195,12 @@ def merge_extra(
     which yields to a typed value; any other typed key is a collision and an error."""
     if not extra_json:
         return out
-    field = join(path, "extra_json")
-    try:
-        extra = loads(extra_json)
-    except CodecError:
-        raise CodecError(f"Invalid value for '{field}': not valid JSON.", field) from None
-    if not isinstance(extra, dict):
-        raise CodecError(f"Invalid value for '{field}': expected a JSON object.", field)
-    for key, value in extra.items():
+    for key, value in _extra_items(extra_json, path):
         if key in drop:
             continue
         if key in typed:
             if not is_placeholder(value):
+                field = join(path, "extra_json")
                 raise CodecError(
                     f"Invalid value for '{field}': key '{key}' is a typed field and may not be set in extra_json.",
                     join(path, key),
@@ -215,6 +209,47 @@ def merge_extra(
                 continue
         out[key] = value
     return out
+
+
+def has_field(message: Any, name: str) -> bool:
+    """Whether `message`'s type declares field `name` (cached per type: descriptor lookups cost per call)."""
+    kind = type(message)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = frozenset(message.DESCRIPTOR.fields_by_name)
+    return name in names
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+# Parsed extra_json texts whose values are all immutable scalars, so the parsed values can be shared between
+# outputs. Streams repeat the same few texts on every chunk (e.g. `{"logprobs":null}`); parsing costs more than
+# the lookup. Bounded: short texts only, and cleared when full.
+_EXTRA_CACHE: dict[str, tuple[tuple[str, Any], ...]] = {}
+_EXTRA_CACHE_MAX_ENTRIES = 512
+_EXTRA_CACHE_MAX_TEXT = 256
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _extra_items(extra_json: str, path: str) -> tuple[tuple[str, Any], ...]:
+    cached = _EXTRA_CACHE.get(extra_json)
+    if cached is not None:
+        return cached
+    try:
+        extra = loads(extra_json)
+    except CodecError:
+        field = join(path, "extra_json")
+        raise CodecError(f"Invalid value for '{field}': not valid JSON.", field) from None
+    if not isinstance(extra, dict):
+        field = join(path, "extra_json")
+        raise CodecError(f"Invalid value for '{field}': expected a JSON object.", field)
+    items = tuple(extra.items())
+    if len(extra_json) <= _EXTRA_CACHE_MAX_TEXT and all(isinstance(v, _SCALARS) for _, v in items):
+        if len(_EXTRA_CACHE) >= _EXTRA_CACHE_MAX_ENTRIES:
+            _EXTRA_CACHE.clear()
+        _EXTRA_CACHE[extra_json] = items
+    return items
 
 
 def json_text_or_none(text: str, field: str) -> Any:
