@@ -122,8 +122,9 @@ class Settings(BaseModel):
     # Redis (when redis_url is set) holds the shared rate-limit windows. Keys start with this prefix.
     rate_limit_redis_prefix: str = "aqueduct:rl:"
     # Longest wait for one Redis call on the request path; after a failure the in-process limiter is used and
-    # Redis is probed every redis_retry_interval_seconds until it answers again.
-    redis_socket_timeout_seconds: float = 0.25
+    # Redis is probed every redis_retry_interval_seconds until it answers again. Generous on purpose: a busy
+    # event loop can delay reading a healthy Redis's answer, and falling back loosens limits across replicas.
+    redis_socket_timeout_seconds: float = 1.0
     redis_retry_interval_seconds: float = 1.0
     # Exclusion lists applied to everyone whose org (and user/team) merge flags are on: model names (or aliases)
     # and MCP server names.
