@@ -13,9 +13,6 @@ from core.limits.backend import LimiterBackend
 from core.limits.memory_backend import MemoryBackend
 from core.limits.redis_backend import RedisBackend
 from tests.support.databases import redis_url_or_skip
-from tests.support.migrated_db import database_url, engine, postgres_session_url, sqlite_template
-
-__all__ = ["database_url", "engine", "postgres_session_url", "sqlite_template"]
 
 START = 1_800_000_000.0  # seconds; any fixed point works
 

@@ -1,41 +1,15 @@
-"""A migrated database per test: a copy of a migrated SQLite file, and the same test on PostgreSQL (one
-throw-away database per session, emptied between tests) when AQUEDUCT_TEST_DATABASE_URL is set."""
+"""A TenancyService over the migrated database of each test (tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from core.auth.authenticator import Authenticator
 from core.db.engine import create_engine, create_sessionmaker
-from core.db.migrate import upgrade
-from core.db.testing import clear_tables, migrated_sqlite_template, sqlite_copy
 from core.settings import Settings
 from core.tenancy import TenancyService
-from tests.support.databases import fresh_postgres_database, postgres_url_or_skip
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated_sqlite_template(tmp_path_factory.mktemp("schema"))
-
-
-@pytest.fixture(scope="session")
-def postgres_session_url() -> Iterator[str]:
-    with fresh_postgres_database(postgres_url_or_skip()) as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_copy(sqlite_template, tmp_path)
-    url: str = request.getfixturevalue("postgres_session_url")
-    clear_tables(url)
-    return url
 
 
 @pytest.fixture

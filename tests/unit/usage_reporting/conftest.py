@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.usage.events import UsageEvent
-from tests.support.migrated_db import database_url, engine, postgres_session_url, sqlite_template
 
-__all__ = ["database_url", "engine", "event", "postgres_session_url", "sqlite_template"]
+__all__ = ["event"]
 
 T0 = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)
 
