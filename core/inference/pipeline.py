@@ -100,11 +100,17 @@ class InferenceDeps:
                 request_id=request_id,
                 on_attempt=on_attempt,
                 tokens_used=lambda: meter.input_tokens + meter.output_tokens,
+                excluded_models=self._excluded_models(meter),
             ) as routed,
         ):
             if on_served is not None:
                 on_served(ServedBy(model_group=routed.deployment.model_name, deployment=routed.deployment.id))
             yield routed.value
+
+    def _excluded_models(self, meter: UsageMeter) -> frozenset[str]:
+        if self.governance is None:
+            return frozenset()
+        return self.governance.excluded_models(meter.caller.principal)
 
     def _admitted(
         self, group: ModelGroup, meter: UsageMeter, estimated_input_tokens: int

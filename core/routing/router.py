@@ -84,10 +84,13 @@ class Router:
         request_id: str,
         on_attempt: Callable[[Deployment], None] = _no_hook,
         tokens_used: Callable[[], int] = _no_tokens,
+        excluded_models: frozenset[str] = frozenset(),
     ) -> AsyncIterator[Routed[T]]:
         """`on_attempt` sees each deployment as it is tried (the last one is the one that answered or
-        failed); `tokens_used` is read on exit for the deployment's tpm window."""
-        value, deployment = await self._first_success(group, endpoint, call, request_id, on_attempt)
+        failed); `tokens_used` is read on exit for the deployment's tpm window. Fallback models in
+        `excluded_models` (the caller's exclusions) are skipped: a fallback must not serve a model the caller
+        may not use."""
+        value, deployment = await self._first_success(group, endpoint, call, request_id, on_attempt, excluded_models)
         health = self.board.get(deployment)
         try:
             yield Routed(value, deployment)
@@ -105,11 +108,12 @@ class Router:
         call: Call[T],
         request_id: str,
         on_attempt: Callable[[Deployment], None],
+        excluded_models: frozenset[str],
     ) -> tuple[T, Deployment]:
         try:
             return await self._try_group(group, call, request_id, on_attempt)
         except AqueductError as exc:
-            chain = self.fallbacks.after(group, exc, endpoint)
+            chain = [g for g in self.fallbacks.after(group, exc, endpoint) if g.name not in excluded_models]
             if not chain:
                 raise
             last = exc

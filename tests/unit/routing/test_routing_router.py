@@ -193,6 +193,27 @@ async def test_fallback_to_another_model_when_every_deployment_fails() -> None:
     assert script.calls == ["a", "a", "a", "z"]
 
 
+async def test_fallbacks_skip_models_excluded_for_the_caller() -> None:
+    registry = registry_of(entry("m", "a"), entry("secret", "s"), entry("backup", "z"))
+    router = make_router(registry, fallbacks=[{"m": ["secret", "backup"]}], num_retries=0)
+    script = Script().always("a", http(503))
+    group = router.registry.resolve("m")
+    async with router.route(group, "chat", script, request_id="r", excluded_models=frozenset({"secret"})) as routed:
+        assert routed.deployment.upstream_model == "z"
+    assert "s" not in script.calls
+
+
+async def test_no_fallback_left_after_exclusions_raises_the_original_error() -> None:
+    router = make_router(registry_of(entry("m", "a"), entry("secret", "s")), fallbacks=[{"m": ["secret"]}])
+    script = Script().always("a", http(503))
+    with pytest.raises(UpstreamError):
+        async with router.route(
+            router.registry.resolve("m"), "chat", script, request_id="r", excluded_models=frozenset({"secret"})
+        ):
+            pass
+    assert "s" not in script.calls
+
+
 async def test_default_fallbacks_apply_to_models_without_their_own() -> None:
     registry = registry_of(entry("m", "a"), entry("backup", "z"), entry("embed", "e", mode="embedding"))
     router = make_router(registry, default_fallbacks="backup", num_retries=0)
