@@ -177,9 +177,15 @@ class HTTP11Connection(asyncio.Protocol):
         self.idle_since = self.loop.time()
 
     def close(self) -> None:
-        """Closes cleanly (FIN after anything still buffered is written)."""
+        """Closes cleanly (FIN after anything still buffered is written). A TLS connection is aborted instead:
+        its clean close waits for the peer's close_notify, which may never come once the event loop stops, and
+        leaves the socket to the garbage collector; a connection we close has nothing left to send anyway."""
         self.closed = True
-        if self.transport is not None:
+        if self.transport is None:
+            return
+        if self.transport.get_extra_info("ssl_object") is not None:
+            self.transport.abort()
+        else:
             self.transport.close()
 
     def abort(self) -> None:
