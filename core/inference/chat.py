@@ -39,6 +39,7 @@ class ChatInference:
             group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(chat_params_to_json, params)
             rid = caller.request_id
+            input_estimate = estimate_chat_input_tokens(body.get("messages"))
             async with self._deps.routed(
                 group,
                 ENDPOINT,
@@ -46,11 +47,11 @@ class ChatInference:
                 lambda p: p.chat_completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
-                estimated_input_tokens=estimate_chat_input_tokens(body.get("messages")),
+                estimated_input_tokens=input_estimate,
             ) as response:
                 tokens_in, tokens_out, estimated = ensure_usage(
                     response,
-                    lambda: estimate_chat_input_tokens(body.get("messages")),
+                    lambda: input_estimate,
                     lambda: estimate_text_tokens(_choices_text(response, "message")),
                 )
                 completion = decode_upstream(chat_completion_from_json, response)

@@ -39,6 +39,7 @@ class CompletionInference:
             group = self._deps.resolve(params.model, ENDPOINT, meter)
             body = upstream_body(completion_params_to_json, params)
             rid = caller.request_id
+            input_estimate = estimate_prompt_tokens(body.get("prompt"))
             async with self._deps.routed(
                 group,
                 ENDPOINT,
@@ -46,11 +47,11 @@ class CompletionInference:
                 lambda p: p.completion(body, request_id=rid),
                 request_id=rid,
                 on_served=on_served,
-                estimated_input_tokens=estimate_prompt_tokens(body.get("prompt")),
+                estimated_input_tokens=input_estimate,
             ) as response:
                 tokens_in, tokens_out, estimated = ensure_usage(
                     response,
-                    lambda: estimate_prompt_tokens(body.get("prompt")),
+                    lambda: input_estimate,
                     lambda: estimate_text_tokens(_choices_text(response)),
                 )
                 completion = decode_upstream(completion_from_json, response)
