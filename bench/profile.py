@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_profile:
                 cmd = [_py_spy(), "record", "--pid", str(gateway.pid), "--rate", str(args.rate)]
                 cmd += ["--format", args.format, "--output", str(args.out), "--nonblocking"]
+                cmd += ["--gil"]  # only samples holding the GIL: CPU, not time spent waiting in the event loop
                 spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
                 time.sleep(_PY_SPY_START_S)
             before = procstat.sample(gateway.pid)

@@ -90,6 +90,23 @@ async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncE
     assert recorder.written == 10 and recorder.pending == 0
 
 
+async def test_records_arriving_during_a_flush_wait_for_the_next_one(engine: AsyncEngine) -> None:
+    """Under steady traffic a flush must not chase the queue (a tiny batch after every write): it writes what
+    was queued when it started."""
+    inserts = count_inserts(engine)
+    recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=100))
+    for i in range(10):
+        recorder.record(usage(i))
+    flushing = asyncio.create_task(recorder.flush())
+    await asyncio.sleep(0)  # the flush has taken its batch and is writing it
+    for i in range(10, 13):
+        recorder.record(usage(i))
+    assert await flushing is True
+    assert inserts == [10] and recorder.pending == 3
+    await recorder.close()
+    assert inserts == [10, 3] and await rows(engine) == 13
+
+
 async def test_a_full_batch_is_written_before_the_interval(engine: AsyncEngine) -> None:
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=5))
     await recorder.start()
