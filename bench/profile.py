@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
+
 from bench import procstat
 from bench.fake_upstream import FakeUpstreamProcess
 from bench.gateway import Gateway, GatewayOptions
@@ -42,10 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("raw", "speedscope", "flamegraph"), default="raw")
     ap.add_argument("--out", type=Path, default=Path("/tmp/aqueduct-profile.txt"))
     ap.add_argument("--no-profile", action="store_true", help="only measure CPU per request")
+    ap.add_argument("--x-fake", help='fake upstream knobs added to the body, e.g. \'{"chunks": 1}\'')
     ap.add_argument("--aqueduct", help="gateway executable (default: beside the interpreter, then PATH)")
     args = ap.parse_args(argv)
 
     path, body = SCENARIOS[args.scenario]
+    if args.x_fake:
+        body = orjson.dumps({**orjson.loads(body), "x_fake": orjson.loads(args.x_fake)})
     with FakeUpstreamProcess() as up, LoadGenPool(1) as pool:
         gateway = Gateway(up.port, GatewayOptions(executable=args.aqueduct))
         try:

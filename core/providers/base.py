@@ -3,7 +3,7 @@ never see protobuf and the inference code never sees HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -13,13 +13,30 @@ JSONObject = dict[str, Any]
 
 
 class UpstreamStream(Protocol):
-    """A stream the upstream has accepted (HTTP 200 headers received). Iterating yields each SSE event's
-    parsed JSON object, ends at `[DONE]` or end of body, and raises domain errors (core.errors).
-    `aclose()` stops the upstream request at once; it is safe to call twice or from another task."""
+    """A stream the upstream has accepted (HTTP 200 headers received). `batches()` yields the parsed JSON
+    objects of the SSE events that have arrived, a non-empty list each time (whatever one read brought: the
+    consumer handles a burst in one go instead of one loop turn per event); it ends at `[DONE]` or end of body
+    and raises domain errors (core.errors) after yielding the events before the failure. Iterating the stream
+    itself yields the same events one by one. `aclose()` stops the upstream request at once; it is safe to
+    call twice or from another task."""
+
+    def batches(self) -> AsyncGenerator[list[JSONObject], None]: ...
 
     def __aiter__(self) -> AsyncIterator[JSONObject]: ...
 
     async def aclose(self) -> None: ...
+
+
+class BatchedStream:
+    """Gives an UpstreamStream implementation its event-by-event iteration from its `batches()`."""
+
+    def batches(self) -> AsyncGenerator[list[JSONObject], None]:
+        raise NotImplementedError
+
+    async def __aiter__(self) -> AsyncIterator[JSONObject]:
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
 
 class Provider(Protocol):

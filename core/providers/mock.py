@@ -11,7 +11,7 @@ import hashlib
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from core.errors import UpstreamError
@@ -21,7 +21,7 @@ from core.inference.token_estimate import (
     estimate_prompt_tokens,
     estimate_text_tokens,
 )
-from core.providers.base import JSONObject, UpstreamStream
+from core.providers.base import BatchedStream, JSONObject, UpstreamStream
 from core.routing.deployment import Deployment
 
 DEMO_PREFIX = "This is Aqueduct's demo mock provider. You said: "
@@ -123,19 +123,19 @@ class MockProvider:
         return _capped(DEMO_PREFIX + (said or "(nothing)"), body)
 
 
-class MockStream:
-    """A finished list of events, yielded with a scheduling point between them like a real stream."""
+class MockStream(BatchedStream):
+    """A finished list of events, one per batch with a scheduling point between them like a real stream."""
 
     def __init__(self, events: list[JSONObject]) -> None:
         self._events = events
         self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[JSONObject]:
+    async def batches(self) -> AsyncGenerator[list[JSONObject], None]:
         for event in self._events:
             if self._closed:
                 return
             await asyncio.sleep(0)
-            yield event
+            yield [event]
 
     async def aclose(self) -> None:
         self._closed = True

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from urllib.parse import urlsplit
 
 import orjson
 
-from core.errors import UpstreamTimeout
-from core.providers.base import JSONObject, UpstreamStream
-from core.providers.sse import SSEDecoder, SSEError
+from core.errors import AqueductError, UpstreamTimeout
+from core.providers.base import BatchedStream, JSONObject, UpstreamStream
+from core.providers.sse import SSEDecoder, SSEError, SSEEvent
 from core.providers.upstream_errors import (
     MAX_ERROR_BODY_BYTES,
     error_from_event,
@@ -160,40 +160,60 @@ class OpenAICompatibleProvider:
         return HTTPEventStream(response, self._deployment.model_name, self._secrets)
 
 
-class HTTPEventStream:
-    """The parsed events of one accepted upstream stream (an UpstreamStream). A stream read to `[DONE]` or to
-    the end of its body gives its connection back to the pool; one stopped early (an error, a cancelled
-    client, aclose()) closes it, so a half-read connection is never reused."""
+class HTTPEventStream(BatchedStream):
+    """The parsed events of one accepted upstream stream (an UpstreamStream), a batch per read of the body. A
+    stream read to `[DONE]` or to the end of its body gives its connection back to the pool; one stopped early
+    (an error, a cancelled client, aclose()) closes it, so a half-read connection is never reused."""
 
     def __init__(self, response: UpstreamResponse, model: str, secrets: tuple[str | None, ...]) -> None:
         self._response = response
         self._model = model
         self._secrets = secrets
 
-    async def __aiter__(self) -> AsyncIterator[JSONObject]:
+    async def batches(self) -> AsyncGenerator[list[JSONObject], None]:
         response = self._response
         decoder = SSEDecoder()
+        first = True
         try:
             while (raw := await response.next_chunk()) is not None:
-                for event in decoder.feed(raw):
-                    data = self._parse(event.data, event.event)
-                    if data is None:
+                events = decoder.feed(raw)
+                # The stream's first event goes alone, before the rest of a burst is parsed: the client's first
+                # byte waits for nothing else.
+                for group in (events[:1], events[1:]) if first and len(events) > 1 else (events,):
+                    batch, done, failure = self._parse_all(group)
+                    if batch:
+                        first = False
+                        yield batch
+                    if failure is not None:
+                        raise failure
+                    if done:
                         await response.adrain(STREAM_DRAIN_MAX_BYTES, STREAM_DRAIN_MAX_SECONDS)
                         return
-                    if data:
-                        yield data
-            for event in decoder.close():
-                data = self._parse(event.data, event.event)
-                if data is None:
-                    return
-                if data:
-                    yield data
+            batch, _, failure = self._parse_all(decoder.close())
+            if batch:
+                yield batch
+            if failure is not None:
+                raise failure
         except UpstreamHTTPError as exc:
             raise error_from_transport(exc, self._model) from None
         except SSEError:
             raise malformed("event stream") from None
         finally:
             await self._response.aclose()
+
+    def _parse_all(self, events: list[SSEEvent]) -> tuple[list[JSONObject], bool, AqueductError | None]:
+        """The events' objects up to `[DONE]` (then True) or up to a bad event (then its error)."""
+        batch: list[JSONObject] = []
+        for event in events:
+            try:
+                data = self._parse(event.data, event.event)
+            except AqueductError as exc:
+                return batch, False, exc
+            if data is None:
+                return batch, True, None
+            if data:
+                batch.append(data)
+        return batch, False, None
 
     async def aclose(self) -> None:
         await self._response.aclose()

@@ -129,12 +129,15 @@ class HTTP11Connection(asyncio.Protocol):
             await self._wait()
 
     async def next_chunk(self) -> bytes | None:
-        """The next body bytes, or None once the body is complete."""
-        while not self._chunks:
+        """Every body byte received and not yet returned (at least one), or None once the body is complete.
+        A burst of HTTP chunks (an SSE stream's events) comes back as one piece: one wake-up, not one each."""
+        chunks = self._chunks
+        while not chunks:
             if self.complete:
                 return None
             await self._wait()
-        chunk = self._chunks.popleft()
+        chunk = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
         self._buffered -= len(chunk)
         if self._paused and self._buffered <= self._high_water // 2 and self.transport is not None:
             self._paused = False

@@ -184,7 +184,8 @@ async def test_streams_read_to_done_reuse_one_connection(provider: OpenAICompati
 
 
 async def test_a_stream_stopped_early_does_not_reuse_its_connection(provider: OpenAICompatibleProvider) -> None:
-    stream = await provider.stream_chat_completion(_chat(stream=True), request_id="r")
+    # Paced chunks: the first read cannot hold the whole body, so stopping after it is stopping early.
+    stream = await provider.stream_chat_completion(_chat(stream=True, x_fake={"chunk_delay_ms": 20}), request_id="r")
     async for _ in stream:
         break
     await stream.aclose()

@@ -165,7 +165,8 @@ async def test_slow_head_times_out_per_request_override(upstream: FakeUpstream) 
 
 async def test_partial_read_then_close_does_not_reuse(upstream: FakeUpstream) -> None:
     async with client() as c:
-        response = await c.request("POST", upstream.url + "/v1/chat/completions", headers=HEADERS, content=STREAM)
+        paced = {**HEADERS, "x-fake-chunk-delay-ms": "20"}  # the first read cannot hold the whole body
+        response = await c.request("POST", upstream.url + "/v1/chat/completions", headers=paced, content=STREAM)
         async for _ in response.aiter_bytes():
             break
         await response.aclose()

@@ -102,7 +102,9 @@ async def test_drain_after_done_returns_the_connection(upstream: FakeUpstream) -
 async def test_closing_before_the_end_never_reuses_the_connection(upstream: FakeUpstream) -> None:
     c = UpstreamHTTPClient()
     try:
-        response = await c.request("POST", upstream.url + "/v1/chat/completions", headers=HEADERS, content=STREAM)
+        # Paced chunks: the first read cannot hold the whole body.
+        paced = {**HEADERS, "x-fake-chunk-delay-ms": "20"}
+        response = await c.request("POST", upstream.url + "/v1/chat/completions", headers=paced, content=STREAM)
         await response.next_chunk()
         await response.aclose()
         with pytest.raises(ConnectionClosed):

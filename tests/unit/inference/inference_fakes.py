@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.auth.principal import Principal, Role
 from core.inference.caller import Caller
 from core.inference.pipeline import InferenceDeps
-from core.providers.base import JSONObject, Provider, UpstreamStream
+from core.providers.base import BatchedStream, JSONObject, Provider, UpstreamStream
 from core.request_context import RequestContext
 from core.routing import Deployment, ModelRegistry
 from core.settings import Settings
@@ -32,23 +32,32 @@ class RecordingSink:
         return self.events[0]
 
 
-class ScriptedStream:
-    """Yields events in order; an Exception step is raised; an asyncio.Event step waits for it."""
+class ScriptedStream(BatchedStream):
+    """Yields events in order; consecutive events form one batch (they "arrived together"); an Exception
+    step is raised; an asyncio.Event step waits for it (ending the batch before it)."""
 
     def __init__(self, steps: list[Step]) -> None:
         self.steps = steps
         self.closed = False
         self.yielded = 0
 
-    async def __aiter__(self) -> AsyncIterator[JSONObject]:
+    async def batches(self) -> AsyncGenerator[list[JSONObject], None]:
+        batch: list[JSONObject] = []
         for step in self.steps:
+            if isinstance(step, dict):
+                batch.append(step)
+                continue
+            if batch:
+                self.yielded += len(batch)
+                yield batch
+                batch = []
             if isinstance(step, asyncio.Event):
                 await step.wait()
-            elif isinstance(step, Exception):
-                raise step
             else:
-                self.yielded += 1
-                yield step
+                raise step
+        if batch:
+            self.yielded += len(batch)
+            yield batch
 
     async def aclose(self) -> None:
         self.closed = True
