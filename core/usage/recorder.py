@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.tables import UsageRecordRow
 from core.settings import Settings
+from core.usage.bulk_insert import insert_rows
 from core.usage.events import UsageEvent
 from core.usage.rollups import write_rollups
 
@@ -36,8 +37,6 @@ MAX_RETRY_DELAY_SECONDS = 30.0
 CLOSE_ATTEMPTS = 3
 
 _TABLE: Table = UsageRecordRow.metadata.tables["usage_records"]
-# One statement object for every batch: SQLAlchemy then reuses its compiled form and cache key.
-_INSERT = _TABLE.insert()
 _EVENT_FIELDS = tuple(f.name for f in fields(UsageEvent))
 # sqlmodel's AutoString is a TypeDecorator over String: ask for the length through the attribute.
 _MAX_LENGTHS: dict[str, int] = {
@@ -150,7 +149,7 @@ class UsageRecorder:
         rows = [event_row(e) for e in batch]
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(_INSERT, rows)
+                await insert_rows(conn, _TABLE, rows)
                 await write_rollups(conn, rows)
         except (DataError, IntegrityError):
             # A bad row must not block the queue forever: write the others one by one and drop it.
@@ -161,7 +160,7 @@ class UsageRecorder:
         for row in list(rows):
             try:
                 async with self._engine.begin() as conn:
-                    await conn.execute(_INSERT, [row])
+                    await insert_rows(conn, _TABLE, [row])
                     await write_rollups(conn, [row])
             except (DataError, IntegrityError):
                 log.exception("usage record %s cannot be stored; dropped", row.get("request_id"))

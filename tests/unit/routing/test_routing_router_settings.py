@@ -71,12 +71,20 @@ def test_settings_model_is_immutable() -> None:
 
 
 def test_sliding_sum_forgets_what_left_the_window() -> None:
+    # Per-second buckets: an amount leaves when its whole second has, up to 1 s late and never early.
     window = SlidingSum(60)
     window.add(0, 2)
     window.add(30, 3)
-    assert window.total(59) == 5 and window.frees_in(59) == 1
-    assert window.total(60) == 3
+    assert window.total(59) == 5 and window.frees_in(59) == 2
+    assert window.total(60.5) == 5 and window.total(61) == 3
     assert window.total(91) == 0 and window.frees_in(91) == 0
+
+
+def test_sliding_sum_memory_does_not_grow_with_traffic() -> None:
+    window = SlidingSum(60)
+    for i in range(100_000):
+        window.add(i * 0.001)  # 1,000 calls a second for 100 s
+    assert window.total(100) == 60_000 and len(window._entries) == 60
 
 
 def test_validate_router_settings_checks_fallbacks_before_start() -> None:
