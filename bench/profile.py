@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("raw", "speedscope", "flamegraph"), default="raw")
     ap.add_argument("--out", type=Path, default=Path("/tmp/aqueduct-profile.txt"))
     ap.add_argument("--no-profile", action="store_true", help="only measure CPU per request")
-    ap.add_argument("--x-fake", help='fake upstream knobs added to the body, e.g. \'{"chunks": 1}\'')
+    ap.add_argument("--x-fake", help="fake upstream knobs added to the body, e.g. '{\"chunks\": 1}'")
     ap.add_argument("--aqueduct", help="gateway executable (default: beside the interpreter, then PATH)")
     args = ap.parse_args(argv)
 

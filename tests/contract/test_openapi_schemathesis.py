@@ -4,8 +4,11 @@ The gateway runs the offline `mock` provider under the model names the spec's ex
 requests reach real 200 responses. Error statuses (400/401/404/405) are correct behaviour that the spec does not
 list (it documents only 200 and 429), so status-code conformance is not checked; everything else is.
 
-One known gap in the spec is patched in a copy: with `encoding_format: "base64"` OpenAI returns the embedding
-as a base64 string (which the SDK decodes), while the spec's Embedding schema allows only an array."""
+Two known gaps in the spec are patched in a copy: with `encoding_format: "base64"` OpenAI returns the embedding
+as a base64 string (which the SDK decodes), while the spec's Embedding schema allows only an array; and
+`stream: true` on /completions answers `text/event-stream` (as /chat/completions documents), while the spec lists
+only JSON there. Without the second patch the test failed whenever the time-bounded fuzzer happened to
+generate a valid streaming completions request."""
 
 from __future__ import annotations
 
@@ -59,6 +62,8 @@ def test_facade_conforms_to_openai_spec(mock_gateway: Gateway, tmp_path: Path) -
     spec = json.loads(SPEC.read_text())
     vector = spec["components"]["schemas"]["Embedding"]["properties"]["embedding"]
     spec["components"]["schemas"]["Embedding"]["properties"]["embedding"] = {"anyOf": [vector, {"type": "string"}]}
+    completions_200 = spec["paths"]["/completions"]["post"]["responses"]["200"]["content"]
+    completions_200.setdefault("text/event-stream", {"schema": {"type": "string"}})
     patched = tmp_path / "openai-openapi.json"
     patched.write_text(json.dumps(spec))
     st = shutil.which("st", path=str(Path(sys.executable).parent))
