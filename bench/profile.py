@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/aqueduct-profile.txt"))
     ap.add_argument("--no-profile", action="store_true", help="only measure CPU per request")
     ap.add_argument("--x-fake", help="fake upstream knobs added to the body, e.g. '{\"chunks\": 1}'")
+    ap.add_argument("--backend", choices=("sqlite", "pg"), default="sqlite")
     ap.add_argument("--aqueduct", help="gateway executable (default: beside the interpreter, then PATH)")
     args = ap.parse_args(argv)
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.x_fake:
         body = orjson.dumps({**orjson.loads(body), "x_fake": orjson.loads(args.x_fake)})
     with FakeUpstreamProcess() as up, LoadGenPool(1) as pool:
-        gateway = Gateway(up.port, GatewayOptions(executable=args.aqueduct))
+        gateway = Gateway(up.port, GatewayOptions(executable=args.aqueduct, backend=args.backend))
         try:
             gateway.start()
             auth = f"Bearer {gateway.provision()}"

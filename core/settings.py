@@ -126,6 +126,10 @@ class Settings(BaseModel):
     # event loop can delay reading a healthy Redis's answer, and falling back loosens limits across replicas.
     redis_socket_timeout_seconds: float = 1.0
     redis_retry_interval_seconds: float = 1.0
+    # Settlements (a request's actual input and output tokens, known after it finished) are summed per window
+    # key for this long and sent to Redis together: one script per user-and-key combination instead of one per
+    # request. Windows see the correction this much later. 0 sends each at once.
+    rate_limit_settle_interval_seconds: float = 0.01
     # Exclusion lists applied to everyone whose org (and user/team) merge flags are on: model names (or aliases)
     # and MCP server names.
     global_model_exclusions: list[str] = Field(default_factory=list)

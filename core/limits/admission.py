@@ -77,10 +77,16 @@ class Admission:
         limiter: FailoverLimiter,
         limits: RefreshingSnapshot[LimitTable],
         models: Mapping[str, ModelLimit],
+        *,
+        settle_interval: float = 0.0,
     ) -> None:
         self.limiter = limiter
         self._limits = limits
         self._models = dict(models)
+        self._settle_interval = settle_interval
+        # Settlements waiting to be sent, summed per (backend, keys, slot): [input delta, output tokens].
+        self._unsent: dict[tuple[LimiterBackend, tuple[str, ...], int], list[int]] = {}
+        self._sender: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
     def checks(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> list[Check]:
@@ -101,15 +107,32 @@ class Admission:
         reserved = checks[0].costs[Dimension.INPUT_TOKENS]
         return Reservation(self, backend, keys, result.slot, reserved, headers)
 
-    def _settle(self, backend: LimiterBackend, keys: Sequence[str], slot: int, delta: int, output: int) -> None:
+    def _settle(self, backend: LimiterBackend, keys: tuple[str, ...], slot: int, delta: int, output: int) -> None:
         if delta == 0 and output == 0:
             return
         if isinstance(backend, MemoryBackend):
             backend.settle_now(keys, slot, delta, output)
             return
-        task = asyncio.get_running_loop().create_task(self.limiter.settle(backend, keys, slot, delta, output))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        unsent = self._unsent.get((backend, keys, slot))
+        if unsent is None:
+            self._unsent[(backend, keys, slot)] = [delta, output]
+        else:
+            unsent[0] += delta
+            unsent[1] += output
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_settlements())
+            self._pending.add(self._sender)
+            self._sender.add_done_callback(self._pending.discard)
+
+    async def _send_settlements(self) -> None:
+        """Sends what accumulated during `settle_interval`: a burst of requests by one caller costs one script."""
+        try:
+            await asyncio.sleep(self._settle_interval)
+        finally:
+            batch, self._unsent, self._sender = self._unsent, {}, None
+        await asyncio.gather(
+            *(self.limiter.settle(b, keys, slot, delta, out) for (b, keys, slot), (delta, out) in batch.items())
+        )
 
     async def drain(self) -> None:
         """Waits for settlements still in flight (shutdown, tests)."""

@@ -101,7 +101,12 @@ async def start_governance(
         canonical=model_name_resolver(settings),
     )
     return GovernanceRuntime(
-        admission=Admission(limiter, limits, model_limits_from_settings(settings)),
+        admission=Admission(
+            limiter,
+            limits,
+            model_limits_from_settings(settings),
+            settle_interval=settings.rate_limit_settle_interval_seconds,
+        ),
         limiter=limiter,
         limits=limits,
         exclusions=policy,

@@ -3,11 +3,14 @@ retry-after, x-ratelimit-* metadata), settlement, multipliers, and rejected requ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from core.auth.principal import Principal, Role
 from core.errors import RateLimited
 from core.limits.admission import Admission
+from core.limits.backend import AdmitResult, Amounts
 from core.limits.failover import FailoverLimiter
 from core.limits.headers import format_duration, response_metadata
 from core.limits.memory_backend import MemoryBackend
@@ -127,3 +130,38 @@ def test_durations_look_like_openais() -> None:
     assert format_duration(6500) == "6.5s"
     assert format_duration(60_000) == "1m0s"
     assert format_duration(61_250) == "1m1.25s"
+
+
+class RecordingRedis:
+    """Stands in for RedisBackend (any backend but the in-process one settles in the background)."""
+
+    name = "redis"
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.inner = MemoryBackend(clock=clock)
+        self.settlements: list[tuple[tuple[str, ...], int, int]] = []
+
+    async def admit(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
+        return await self.inner.admit(keys, limits, costs)
+
+    async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
+        self.settlements.append((tuple(keys), input_delta, output_tokens))
+        await self.inner.settle(keys, slot, input_delta, output_tokens)
+
+
+async def test_settlements_of_a_burst_reach_redis_summed_in_one_call(clock: FakeClock) -> None:
+    redis = RecordingRedis(clock)
+    rows = {(ScopeKind.ORG, "o1", False): LimitValues(rpm=100, input_tpm=10_000, output_tpm=10_000)}
+    snapshot: RefreshingSnapshot[LimitTable] = RefreshingSnapshot("limits", _load, LimitTable(rows), ttl=60)
+    limiter = FailoverLimiter(MemoryBackend(clock=clock), redis, retry_interval=1)  # type: ignore[arg-type]
+    adm = Admission(limiter, snapshot, {}, settle_interval=0.05)
+    reservations = [await adm.admit(PERSON, "gpt", 100) for _ in range(5)]
+    for reservation in reservations:
+        reservation.settle(80, 30)  # 20 input tokens fewer than reserved, 30 output each
+    assert redis.settlements == []  # waiting for the interval
+    await adm.drain()
+    assert len(redis.settlements) == 1
+    _, input_delta, output_tokens = redis.settlements[0]
+    assert (input_delta, output_tokens) == (-100, 150)
+    state = (await redis.inner.usage(list(redis.settlements[0][0])))[0]
+    assert state.used[1:3] == (400, 150)  # 5 x 80 input, 5 x 30 output
