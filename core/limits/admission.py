@@ -129,6 +129,7 @@ class Admission:
         try:
             await asyncio.sleep(self._settle_interval)
         finally:
+            # Cancelled (a shutdown that did not drain): dropped, like a settlement lost to a Redis outage.
             batch, self._unsent, self._sender = self._unsent, {}, None
         await asyncio.gather(
             *(self.limiter.settle(b, keys, slot, delta, out) for (b, keys, slot), (delta, out) in batch.items())

@@ -1,6 +1,7 @@
-"""The usage writer: `record()` only appends to memory; a background task writes batches (one executemany
-INSERT each) every `usage_flush_interval_seconds`, or sooner once `usage_batch_size` records wait. The same
-transaction adds the batch to the per-minute and per-hour rollups (core.usage.rollups).
+"""The usage writer: `record()` only appends to memory; a background task writes batches (in as few driver
+calls as the backend needs, core.usage.bulk_insert) every `usage_flush_interval_seconds`, or sooner once
+`usage_batch_size` records wait. The same transaction adds the batch to the per-minute and per-hour rollups
+(core.usage.rollups).
 
 Failures are logged and retried with backoff; the records stay queued. Memory stays bounded while the database
 is down: past `max_pending` the oldest records are dropped, and the drop is logged with a count."""
