@@ -21,6 +21,7 @@ from core.limits.hooks import InferenceGovernance
 from core.limits.memory_backend import MemoryBackend
 from core.limits.plan import model_limits_from_settings
 from core.limits.redis_backend import RedisBackend
+from core.limits.redis_wire import RedisWire
 from core.limits.snapshot import RefreshingSnapshot
 from core.limits.store import LimitTable, load_limit_table
 from core.settings import Settings
@@ -75,7 +76,8 @@ async def start_governance(
             socket_timeout=settings.redis_socket_timeout_seconds,
             socket_connect_timeout=settings.redis_socket_timeout_seconds,
         )
-        redis_backend = RedisBackend(redis_client, settings.rate_limit_redis_prefix)
+        wire = RedisWire(settings.redis_url, timeout=settings.redis_socket_timeout_seconds)
+        redis_backend = RedisBackend(redis_client, settings.rate_limit_redis_prefix, wire=wire)
     limiter = FailoverLimiter(
         MemoryBackend(), redis_backend, retry_interval=settings.redis_retry_interval_seconds, on_status=on_redis_status
     )

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from core.limits.backend import LimiterBackend
 from core.limits.memory_backend import MemoryBackend
 from core.limits.redis_backend import RedisBackend
+from core.limits.redis_wire import RedisWire
 from tests.support.databases import redis_url_or_skip
 
 START = 1_800_000_000.0  # seconds; any fixed point works
@@ -57,15 +58,26 @@ async def redis_prefix() -> AsyncIterator[tuple[Redis, str]]:
         await client.aclose()
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-wire", marks=pytest.mark.redis),
+    ]
+)
 async def backend(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[LimiterBackend]:
+    """The in-process backend, and the Redis backend with its scripts sent through redis-py and through
+    core.limits.redis_wire (what the gateway uses on the request path)."""
     if request.param == "memory":
         yield MemoryBackend(clock=clock)
         return
     client = await redis_client_or_skip()
     prefix = f"aqueduct-test:{uuid.uuid4().hex}:"
+    wire = RedisWire(redis_url_or_skip(), timeout=5) if request.param == "redis-wire" else None
     try:
-        yield RedisBackend(client, prefix, now_ms=clock.ms)
+        yield RedisBackend(client, prefix, now_ms=clock.ms, wire=wire)
     finally:
+        if wire is not None:
+            wire.close()
         await drop_prefix(client, prefix)
         await client.aclose()
