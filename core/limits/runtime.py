@@ -49,6 +49,7 @@ class GovernanceRuntime:
     limits_admin: LimitsAdmin
     exclusions_admin: ExclusionsAdmin
     redis: Redis | None
+    redis_wire: RedisWire | None = None
 
     @property
     def inference(self) -> InferenceGovernance:
@@ -62,6 +63,8 @@ class GovernanceRuntime:
         await self.limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.redis_wire is not None:
+            self.redis_wire.close()
 
 
 async def start_governance(
@@ -70,6 +73,7 @@ async def start_governance(
     """Loads limits and exclusions (a database failure here fails startup) and connects the limiter."""
     redis_client: Redis | None = None
     redis_backend: RedisBackend | None = None
+    wire: RedisWire | None = None
     if settings.redis_url:
         redis_client = Redis.from_url(
             settings.redis_url,
@@ -115,4 +119,5 @@ async def start_governance(
         limits_admin=LimitsAdmin(engine, limits, limiter),
         exclusions_admin=ExclusionsAdmin(engine, policy),
         redis=redis_client,
+        redis_wire=wire,
     )
