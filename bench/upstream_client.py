@@ -1,8 +1,7 @@
 """CPU per request of the upstream HTTP clients in isolation: ``python -m bench.upstream_client``.
 
 Runs the fake upstream in its own process and, in this one, N keep-alive POSTs at concurrency C with
-httpx2.AsyncClient, httpx2 over core.upstream_http's transport, and core.upstream_http.UpstreamHTTPClient
-on uvloop, reporting this process' CPU
+httpx2.AsyncClient and core.upstream_http.UpstreamHTTPClient on uvloop, reporting this process' CPU
 time per request (time.process_time) for a non-streaming chat and a 20-chunk stream read to the end."""
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import uvloop
 
 from bench.fake_upstream import FakeUpstreamProcess
 from core.upstream_http import UpstreamHTTPClient
-from core.upstream_http.httpx_transport import UpstreamHTTPTransport
 
 _CHAT = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
 _STREAM = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
@@ -56,19 +54,6 @@ async def _run(url: str, n: int, c: int) -> None:
 
         print(f"httpx2        chat   {await _measure(n, c, hx_chat):.3f} ms CPU/request")
         print(f"httpx2        stream {await _measure(n, c, hx_stream):.3f} ms CPU/request")
-    async with httpx2.AsyncClient(transport=UpstreamHTTPTransport(), trust_env=False) as hxl:
-
-        async def hxl_chat() -> None:
-            r = await hxl.post(chat_url, content=_CHAT, headers=_HEADERS)
-            assert r.status_code == 200 and r.content
-
-        async def hxl_stream() -> None:
-            async with hxl.stream("POST", chat_url, content=_STREAM, headers=_HEADERS) as r:
-                async for _ in r.aiter_bytes():
-                    pass
-
-        print(f"httpx2 + UpstreamHTTPTransport chat   {await _measure(n, c, hxl_chat):.3f} ms CPU/request")
-        print(f"httpx2 + UpstreamHTTPTransport stream {await _measure(n, c, hxl_stream):.3f} ms CPU/request")
     lean = UpstreamHTTPClient()
     try:
 

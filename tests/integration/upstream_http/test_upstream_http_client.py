@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
-import httpx2
 import orjson
 import pytest
 
@@ -20,7 +19,6 @@ from core.upstream_http import (
     UpstreamHTTPClient,
     UpstreamHTTPSettings,
 )
-from core.upstream_http.httpx_transport import UpstreamHTTPTransport
 
 HEADERS = {"content-type": "application/json", "authorization": "Bearer sk-test"}
 CHAT = orjson.dumps({"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]})
@@ -262,14 +260,3 @@ async def test_backpressure_with_a_large_body() -> None:
             assert conn._buffered <= 64 * 1024 + 256 * 1024  # bounded by high water plus one socket read
             await asyncio.sleep(0)
         assert total == size
-
-
-async def test_as_httpx2_transport(upstream: FakeUpstream) -> None:
-    async with httpx2.AsyncClient(transport=UpstreamHTTPTransport(), base_url=upstream.url) as hx:
-        response = await hx.post("/v1/chat/completions", content=CHAT, headers=HEADERS)
-        assert response.status_code == 200 and response.json()["usage"]
-        async with hx.stream("POST", "/v1/chat/completions", content=STREAM, headers=HEADERS) as streamed:
-            body = b"".join([chunk async for chunk in streamed.aiter_bytes()])
-        assert body.endswith(b"data: [DONE]\n\n")
-        with pytest.raises(httpx2.RemoteProtocolError):
-            await hx.post("/v1/chat/completions", content=CHAT, headers={**HEADERS, "x-fake-reset": "1"})
