@@ -5,13 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install serve test lint typecheck proto proto-check buf-lint unit integration bench bench-smoke clean
+.PHONY: install serve test lint layering typecheck proto proto-check buf-lint unit integration bench bench-smoke clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e clients/python -e '.[dev]'
+	@# A venv from before the client had its own distribution loses bin/aqueduct when the old one is replaced.
+	test -x $(VENV)/bin/aqueduct || $(PY) -m pip install -q --force-reinstall --no-deps -e clients/python
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json
@@ -30,13 +32,16 @@ buf-lint: $(NPM_STAMP)
 	npx --no-install buf lint
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core http_facade clients/python/aqueduct_client tests bench
-	$(VENV)/bin/ruff format --check core http_facade clients/python/aqueduct_client tests bench
+	$(VENV)/bin/ruff check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
+	$(VENV)/bin/ruff format --check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
+
+layering: $(STAMP)
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core http_facade clients/python/aqueduct_client bench
+	$(VENV)/bin/mypy core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client bench
 
-test: $(STAMP) $(NPM_STAMP) buf-lint lint typecheck
+test: $(STAMP) $(NPM_STAMP) buf-lint lint typecheck layering
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)

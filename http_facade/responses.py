@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aqueduct_client.openai_json import dumps
 from starlette.responses import Response
+
+from aqueduct_openai import dumps
 
 JSON_MEDIA_TYPE = "application/json"
 

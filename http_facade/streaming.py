@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from aqueduct_client.openai_json import CodecError, dumps
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
+
+from aqueduct_openai import CodecError, dumps
 
 from .errors import OpenAIError, from_rpc_error, server_error
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aqueduct.v1 import chat_pb2
-from aqueduct_client.openai_json import chat_chunk_from_json, chat_completion_from_json, chat_params_to_json
 
+from aqueduct_openai import chat_chunk_from_json, chat_completion_from_json, chat_params_to_json
 from core.inference.pipeline import InferenceDeps
 from core.inference.text_generation import TextEndpoint, TextGeneration
 from core.inference.token_estimate import estimate_chat_input_tokens, text_of

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aqueduct.v1 import completion_pb2
-from aqueduct_client.openai_json import completion_from_json, completion_params_to_json
 
+from aqueduct_openai import completion_from_json, completion_params_to_json
 from core.inference.pipeline import InferenceDeps
 from core.inference.text_generation import TextEndpoint, TextGeneration
 from core.inference.token_estimate import estimate_prompt_tokens

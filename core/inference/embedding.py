@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aqueduct.v1 import embedding_pb2
-from aqueduct_client.openai_json import embedding_list_from_json, embedding_params_to_json
 
+from aqueduct_openai import embedding_list_from_json, embedding_params_to_json
 from core.inference.caller import Caller
 from core.inference.pipeline import InferenceDeps, Metered, OnServed, decode_upstream, ensure_usage, upstream_body
 from core.inference.token_estimate import estimate_prompt_tokens

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
-from aqueduct_client.openai_json import CodecError
-
+from aqueduct_openai import CodecError
 from core.errors import InvalidRequest
 from core.inference.caller import Caller
 from core.inference.outcome import outcome_of

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
-from aqueduct_client.openai_json import CodecError, loads, stream_requested
 from starlette.requests import Request
 from starlette.responses import Response
+
+from aqueduct_openai import CodecError, loads, stream_requested
 
 from ..core_client import CoreClient
 from ..errors import error_response, from_rpc_error, invalid_request, server_error

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from aqueduct.v1 import chat_service_pb2
-from aqueduct_client.openai_json import chat_chunk_to_json, chat_completion_to_json, chat_params_from_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from aqueduct_openai import chat_chunk_to_json, chat_completion_to_json, chat_params_from_json
 
 from ._common import BadRequest, RouteDeps, both_paths, parse_body, stream, unary
 

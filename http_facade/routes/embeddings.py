@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aqueduct.v1 import embedding_service_pb2
-from aqueduct_client.openai_json import embedding_list_to_json, embedding_params_from_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from aqueduct_openai import embedding_list_to_json, embedding_params_from_json
 
 from ._common import BadRequest, RouteDeps, both_paths, parse_body, unary
 

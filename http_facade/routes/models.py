@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aqueduct.v1 import model_service_pb2
-from aqueduct_client.openai_json import model_list_to_json, model_to_json
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from aqueduct_openai import model_list_to_json, model_to_json
 
 from ._common import RouteDeps, both_paths, unary
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aqueduct_client import openai_json as codec
+
+import aqueduct_openai as codec
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 

@@ -1,7 +1,7 @@
 """Short-hand chat messages for the typed client: {"role": "user", "content": "hi"} -> ChatMessage.
 
 Only the plain-text shape is accepted here; messages with content parts or tool calls are built as
-ChatMessage protos (or converted by aqueduct_client.openai_json)."""
+ChatMessage protos (or converted by aqueduct_openai)."""
 
 from __future__ import annotations
 

@@ -22,12 +22,12 @@ from aqueduct.v1 import (
     model_service_pb2,
     model_service_pb2_grpc,
 )
-from aqueduct_client.openai_json import (
+
+from aqueduct_openai import (
     chat_params_from_json,
     completion_params_from_json,
     embedding_params_from_json,
 )
-
 from bench.fake_upstream import FakeUpstream
 from core.auth.principal import Principal, Role, set_principal
 from core.errors import AqueductError

@@ -14,8 +14,8 @@ from typing import Any
 import grpc
 import uvicorn
 from aqueduct.v1 import chat_service_pb2_grpc, model_service_pb2_grpc
-from aqueduct_client.openai_json import chat_params_from_json
 
+from aqueduct_openai import chat_params_from_json
 from bench.fake_upstream import FakeUpstream
 from core.auth.principal import Principal, Role, set_principal
 from core.interceptors.errors import ErrorsInterceptor

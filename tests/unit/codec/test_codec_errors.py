@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aqueduct_client import openai_json as codec
+
+import aqueduct_openai as codec
 
 _MSG = [{"role": "user", "content": "hi"}]
 

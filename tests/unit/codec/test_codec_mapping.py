@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from aqueduct.v1 import chat_pb2, common_pb2, completion_pb2, embedding_pb2, model_pb2
-from aqueduct_client import openai_json as codec
+
+import aqueduct_openai as codec
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 from aqueduct.v1 import chat_pb2
-from aqueduct_client.openai_json import chat_params_from_json
 
+from aqueduct_openai import chat_params_from_json
 from core.auth.principal import Principal, Role, set_principal
 from core.errors import InvalidRequest, ModelNotFound, PermissionDenied, UpstreamError, UpstreamTimeout
 from core.inference import ChatInference, current_caller

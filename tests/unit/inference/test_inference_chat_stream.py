@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 from aqueduct.v1 import chat_pb2
-from aqueduct_client.openai_json import chat_params_from_json
 
+from aqueduct_openai import chat_params_from_json
 from core.errors import UpstreamError, UpstreamTimeout
 from core.inference import ChatInference
 from tests.unit.inference.inference_fakes import (

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 from aqueduct.v1 import completion_pb2
-from aqueduct_client.openai_json import completion_params_from_json, embedding_params_from_json
 
+from aqueduct_openai import completion_params_from_json, embedding_params_from_json
 from core.errors import InvalidRequest
 from core.inference import CompletionInference, EmbeddingInference, ModelCatalog
 from tests.unit.inference.inference_fakes import (

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-from aqueduct_client.openai_json import chat_params_from_json
 
+from aqueduct_openai import chat_params_from_json
 from core.errors import UpstreamError, UpstreamUnavailable
 from core.inference.chat import ChatInference
 from core.inference.pipeline import InferenceDeps, ServedBy

@@ -1,15 +1,18 @@
-"""The `aqueduct` command: server processes (serve/core/facade) and the admin verbs, one module per noun.
+"""The `aqueduct` command: the admin verbs, one module per noun, plus whatever installed plugins add.
 
 A new noun is a module with `register(subparsers)` added to _NOUNS; main() only parses, dispatches and turns
-failures into one `error: ...` line with a meaningful exit status."""
+failures into one `error: ...` line with a meaningful exit status. The server's commands (`serve`, `core`,
+`facade`) are not here: the server distribution registers them through the `aqueduct.cli` entry-point group,
+so this package installs and runs without the server while users still have one `aqueduct` command."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 
-from aqueduct_client.cli import exclusions, limits, models, orgs, serve, service_accounts, teams, tokens, usage, users
+from aqueduct_client.cli import exclusions, limits, models, orgs, service_accounts, teams, tokens, usage, users
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
 from aqueduct_client.cli._errors import EXIT_FAILURE, CliError
@@ -40,10 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_connection_arguments(parser, suppress_defaults=False)
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subparsers.required = True
-    serve.register(subparsers)
+    for register in _plugins():
+        register(subparsers)
     for register in _NOUNS:
         register(subparsers)
     return parser
+
+
+# Entry-point group through which other installed distributions (the server) add commands.
+PLUGIN_GROUP = "aqueduct.cli"
+
+
+def _plugins() -> list[Callable[[SubParsers], None]]:
+    """Each plugin's `register(subparsers)`, in name order so the help text is stable."""
+    found = sorted(entry_points(group=PLUGIN_GROUP), key=lambda entry: entry.name)
+    return [entry.load() for entry in found]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""`aqueduct serve`, `aqueduct core` and `aqueduct facade`: the server processes.
+"""`aqueduct serve`, `aqueduct core` and `aqueduct facade`: the server processes, added to the client's `aqueduct`
+command as a plugin.
 
 This is the one module that composes core and façade in one process (core itself never imports the façade);
 imports are lazy so the admin verbs stay light."""
@@ -27,6 +28,7 @@ WORKERS_ENV = "AQUEDUCT_WORKERS"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds `serve`, `core` and `facade` to the `aqueduct` command (entry point group `aqueduct.cli`)."""
     serve = subparsers.add_parser("serve", help="run core and façade together (the usual way)")
     _add_common(serve)
     serve.add_argument("--host", default=None, help="façade listen host (default 127.0.0.1)")
@@ -69,7 +71,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
-    from aqueduct_client.cli._logging import configure_logging
+    from aqueduct_server.logging_setup import configure_logging
     from core.bootstrap import embedded_default_models
     from core.routing import validate_router_settings
     from core.settings import ConfigError, load_settings
@@ -94,7 +96,7 @@ def run_serve(args: argparse.Namespace) -> int:
     local = args.core_transport == "local"
     if args.workers <= 1:
         return _run(_serve(settings, with_core=True, core_target=None, local=local))
-    from . import serve_workers
+    from aqueduct_server import workers as serve_workers
 
     serve_workers.prepare(settings)
     # The parent holds both ports (bound, not listening) so --port 0 resolves once and every worker joins
