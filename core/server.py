@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.auth.authenticator import Authenticator
 from core.db.engine import create_engine, create_sessionmaker
 from core.db.migrate import upgrade
+from core.governance.limits.metadata_interceptor import RateLimitMetadataInterceptor
+from core.governance.limits.runtime import GovernanceRuntime, start_governance
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
-from core.limits.metadata_interceptor import RateLimitMetadataInterceptor
-from core.limits.runtime import GovernanceRuntime, start_governance
 from core.services.admin import AdminServicer
 from core.services.governance import GovernanceServicer
 from core.services.inference_deps import InferenceRuntime, add_inference_services

@@ -10,10 +10,10 @@ from typing import TypeVar
 
 from aqueduct_openai import CodecError
 from core.errors import InvalidRequest
+from core.governance.limits.hooks import InferenceGovernance
 from core.inference.caller import Caller
 from core.inference.outcome import outcome_of
 from core.inference.usage_meter import UsageMeter
-from core.limits.hooks import InferenceGovernance
 from core.providers.base import JSONObject, Provider, ProviderLookup
 from core.providers.upstream_errors import malformed
 from core.routing.deployment import Deployment
@@ -47,7 +47,7 @@ class InferenceDeps:
     max_chunks_per_message: int = DEFAULT_MAX_CHUNKS_PER_MESSAGE
     # Built from the registry with default router settings when not given (tests).
     router: Router | None = None
-    # Model exclusions and rate-limit admission (core.limits.hooks); None: neither (tests).
+    # Model exclusions and rate-limit admission (core.governance.limits.hooks); None: neither (tests).
     governance: InferenceGovernance | None = None
 
     def __post_init__(self) -> None:

@@ -4,8 +4,8 @@ tells the client which model group and deployment answered.
 `x-aqueduct-model-group` / `x-aqueduct-deployment` travel as gRPC metadata that the façade copies to the HTTP
 response headers:
 - streams: *initial* metadata, sent once the upstream accepted (the façade waits for it before committing its
-  HTTP headers), together with the x-ratelimit-* pairs of core.limits;
-- unary calls: *trailing* metadata, because initial metadata of unary calls is sent by core.limits'
+  HTTP headers), together with the x-ratelimit-* pairs of core.governance.limits;
+- unary calls: *trailing* metadata, because initial metadata of unary calls is sent by core.governance.limits'
   RateLimitMetadataInterceptor after the servicer returned, and can be sent only once."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import grpc
 
+from core.governance.limits.headers import response_metadata
 from core.inference.caller import Caller, current_caller
 from core.inference.pipeline import ServedBy
-from core.limits.headers import response_metadata
 from core.request_context import RequestContext
 
 Context = grpc.aio.ServicerContext[Any, Any]

@@ -9,13 +9,13 @@ from aqueduct.v1 import governance_pb2 as gpb
 from aqueduct.v1 import governance_service_pb2 as pb
 from aqueduct.v1 import governance_service_pb2_grpc
 
-from core.access.admin import ExclusionsAdmin, ExclusionsView
-from core.access.exclusions import ExclusionKind
-from core.access.scope import ScopeRef
 from core.auth.principal import current_principal
 from core.errors import InvalidRequest
-from core.limits.admin import LimitEntry, LimitsAdmin, LimitsView
-from core.limits.model import Level, LimitValues
+from core.governance.access.admin import ExclusionsAdmin, ExclusionsView
+from core.governance.access.exclusions import ExclusionKind
+from core.governance.access.scope import ScopeRef
+from core.governance.limits.admin import LimitEntry, LimitsAdmin, LimitsView
+from core.governance.limits.model import Level, LimitValues
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -15,12 +15,12 @@ from aqueduct.v1 import (
     model_service_pb2_grpc,
 )
 
+from core.governance.limits.hooks import InferenceGovernance
 from core.inference.chat import ChatInference
 from core.inference.completion import CompletionInference
 from core.inference.embedding import EmbeddingInference
 from core.inference.model_catalog import ModelCatalog
 from core.inference.pipeline import InferenceDeps
-from core.limits.hooks import InferenceGovernance
 from core.providers.pool import ProviderPool
 from core.routing.registry import ModelRegistry
 from core.routing.router import Router

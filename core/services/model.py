@@ -6,8 +6,8 @@ from aqueduct.v1 import model_pb2, model_service_pb2, model_service_pb2_grpc
 
 from core.auth.principal import current_principal
 from core.errors import PermissionDenied
+from core.governance.limits.hooks import InferenceGovernance
 from core.inference.model_catalog import ModelCatalog
-from core.limits.hooks import InferenceGovernance
 from core.routing.registry import ModelGroup
 from core.routing.router import Router
 from core.routing.status import list_deployment_statuses
@@ -28,7 +28,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         self._governance = governance
 
     def _excluded(self) -> frozenset[str]:
-        """Models hidden from the caller: absent from the list and 404 by name and alias (core.access)."""
+        """Models hidden from the caller: absent from the list and 404 by name and alias (core.governance.access)."""
         if self._governance is None:
             return frozenset()
         return self._governance.excluded_models(current_principal())

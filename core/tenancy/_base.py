@@ -14,9 +14,9 @@ from core.auth.clock import Clock, SystemClock
 from core.auth.principal import Principal, Role
 from core.db.tables import OrgRow, TeamMemberRow, TeamRow, UserRow
 from core.errors import AlreadyExists, InvalidRequest, NotFound
+from core.governance.authorization import is_admin, is_org_admin_of
 from core.settings import Settings
 from core.tenancy import validation
-from core.tenancy.policy import is_admin, is_org_admin_of
 
 
 class TenancyBase:

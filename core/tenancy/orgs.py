@@ -8,10 +8,10 @@ from sqlmodel import col, select
 from core.auth.principal import Principal
 from core.db.tables import OrgRow, TeamRow, UserRow
 from core.errors import AlreadyExists, FailedPrecondition
+from core.governance.authorization import is_admin, require_admin, require_person
 from core.tenancy import validation
 from core.tenancy._base import TenancyBase
 from core.tenancy.pagination import cut_page, page_query
-from core.tenancy.policy import is_admin, require_admin, require_person
 from core.tenancy.views import OrgView, Page
 
 

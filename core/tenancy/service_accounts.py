@@ -13,10 +13,10 @@ from core.auth.principal import Principal
 from core.auth.tokens import generate_secret, hash_secret, preview
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamRow, UserRow
 from core.errors import AlreadyExists, InvalidRequest, NotFound
+from core.governance.authorization import deny, is_admin, is_org_admin_of, require_person
 from core.tenancy import validation
 from core.tenancy._base import TenancyBase
 from core.tenancy.pagination import cut_page, page_query
-from core.tenancy.policy import deny, is_admin, is_org_admin_of, require_person
 from core.tenancy.views import CreatedServiceAccount, Page, ServiceAccountView
 
 

@@ -8,10 +8,10 @@ from sqlmodel import col, select
 from core.auth.principal import Principal
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamMemberRow, TeamRow, UserRow
 from core.errors import AlreadyExists, FailedPrecondition, NotFound
+from core.governance.authorization import deny, is_admin, is_org_admin_of, require_org_admin, require_person
 from core.tenancy import validation
 from core.tenancy._base import TenancyBase
 from core.tenancy.pagination import cut_page, page_query
-from core.tenancy.policy import deny, is_admin, is_org_admin_of, require_org_admin, require_person
 from core.tenancy.views import MemberView, Page, TeamView
 
 

@@ -10,10 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.auth.principal import Principal, Role
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamMemberRow, UserRow
 from core.errors import AlreadyExists
+from core.governance.authorization import deny, is_admin, may_grant, require_org_admin, require_person
 from core.tenancy import validation
 from core.tenancy._base import TenancyBase
 from core.tenancy.pagination import cut_page, page_query
-from core.tenancy.policy import deny, is_admin, may_grant, require_org_admin, require_person
 from core.tenancy.views import Page, UserView
 
 

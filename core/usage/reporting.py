@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.scope import Scope, ScopeRef, resolve_scope
 from core.auth.principal import Principal
 from core.db.types import utcnow
+from core.governance.access.scope import Scope, ScopeRef, resolve_scope
 from core.settings import Settings
 from core.usage.export import export_records
 from core.usage.report import UsageQuery, UsageReport, run_report

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Table, and_, or_, true
 
-from core.access.scope import Scope
 from core.auth.principal import Principal
-from core.limits.model import ScopeKind
-from core.tenancy.policy import deny, is_admin, is_org_admin_of
+from core.governance.access.scope import Scope
+from core.governance.authorization import deny, is_admin, is_org_admin_of
+from core.governance.limits.model import ScopeKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.admin import ExclusionsAdmin
-from core.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, load_exclusion_table
-from core.access.scope import ScopeRef
 from core.auth.authenticator import Authenticator
 from core.auth.principal import Principal
 from core.db.engine import create_sessionmaker
 from core.errors import InvalidRequest, NotFound, PermissionDenied
-from core.limits.snapshot import RefreshingSnapshot
+from core.governance.access.admin import ExclusionsAdmin
+from core.governance.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, load_exclusion_table
+from core.governance.access.scope import ScopeRef
+from core.governance.limits.snapshot import RefreshingSnapshot
 from core.settings import Settings
 from core.tenancy import TenancyService
 from tests.unit.tenancy.world import BOOT, World, build_world

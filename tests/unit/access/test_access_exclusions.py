@@ -8,10 +8,10 @@ import itertools
 
 import pytest
 
-from core.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, ListKey
 from core.auth.principal import Principal, Role
-from core.limits.model import ScopeKind
-from core.limits.snapshot import RefreshingSnapshot
+from core.governance.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, ListKey
+from core.governance.limits.model import ScopeKind
+from core.governance.limits.snapshot import RefreshingSnapshot
 
 PERSON = Principal(role=Role.USER, token_id="t", user_id="u1", org_id="o1")
 ROBOT = Principal(role=Role.USER, token_id="t2", user_id="u1", org_id="o1", team_id="team1", service_account_id="sa")

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from core.limits.backend import LimiterBackend
-from core.limits.memory_backend import MemoryBackend
-from core.limits.redis_backend import RedisBackend
-from core.limits.redis_wire import RedisWire
+from core.governance.limits.backend import LimiterBackend
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.redis_backend import RedisBackend
+from core.governance.limits.redis_wire import RedisWire
 from tests.support.databases import redis_url_or_skip
 
 START = 1_800_000_000.0  # seconds; any fixed point works
@@ -67,7 +67,7 @@ async def redis_prefix() -> AsyncIterator[tuple[Redis, str]]:
 )
 async def backend(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[LimiterBackend]:
     """The in-process backend, and the Redis backend with its scripts sent through redis-py and through
-    core.limits.redis_wire (what the gateway uses on the request path)."""
+    core.governance.limits.redis_wire (what the gateway uses on the request path)."""
     if request.param == "memory":
         yield MemoryBackend(clock=clock)
         return

@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.scope import ScopeRef
 from core.auth.authenticator import Authenticator
 from core.auth.principal import Principal
 from core.db.engine import create_sessionmaker
 from core.errors import InvalidRequest, NotFound, PermissionDenied
-from core.limits.admin import LimitsAdmin
-from core.limits.failover import FailoverLimiter
-from core.limits.memory_backend import MemoryBackend
-from core.limits.model import Level, LimitValues, ScopeKind
-from core.limits.snapshot import RefreshingSnapshot
-from core.limits.store import LimitTable, load_limit_table
+from core.governance.access.scope import ScopeRef
+from core.governance.limits.admin import LimitsAdmin
+from core.governance.limits.failover import FailoverLimiter
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.model import Level, LimitValues, ScopeKind
+from core.governance.limits.snapshot import RefreshingSnapshot
+from core.governance.limits.store import LimitTable, load_limit_table
 from core.settings import Settings
 from core.tenancy import TenancyService
 from tests.unit.tenancy.world import BOOT, World, build_world

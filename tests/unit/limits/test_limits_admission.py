@@ -9,15 +9,15 @@ import pytest
 
 from core.auth.principal import Principal, Role
 from core.errors import RateLimited
-from core.limits.admission import Admission
-from core.limits.backend import AdmitResult, Amounts
-from core.limits.failover import FailoverLimiter
-from core.limits.headers import format_duration, response_metadata
-from core.limits.memory_backend import MemoryBackend
-from core.limits.model import LimitValues, ScopeKind
-from core.limits.plan import ModelLimit
-from core.limits.snapshot import RefreshingSnapshot
-from core.limits.store import LimitTable
+from core.governance.limits.admission import Admission
+from core.governance.limits.backend import AdmitResult, Amounts
+from core.governance.limits.failover import FailoverLimiter
+from core.governance.limits.headers import format_duration, response_metadata
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.model import LimitValues, ScopeKind
+from core.governance.limits.plan import ModelLimit
+from core.governance.limits.snapshot import RefreshingSnapshot
+from core.governance.limits.store import LimitTable
 from tests.unit.limits.conftest import FakeClock
 
 PERSON = Principal(

@@ -3,8 +3,8 @@ atomic all-or-nothing admission over several keys, retry-after, settlement, too-
 
 from __future__ import annotations
 
-from core.limits.backend import LimiterBackend
-from core.limits.model import NONE, REQUEST_UNITS, Dimension
+from core.governance.limits.backend import LimiterBackend
+from core.governance.limits.model import NONE, REQUEST_UNITS, Dimension
 from tests.unit.limits.conftest import FakeClock
 
 U = REQUEST_UNITS

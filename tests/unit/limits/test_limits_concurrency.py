@@ -9,9 +9,9 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from core.limits.memory_backend import MemoryBackend
-from core.limits.model import NONE, REQUEST_UNITS
-from core.limits.redis_backend import RedisBackend
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.model import NONE, REQUEST_UNITS
+from core.governance.limits.redis_backend import RedisBackend
 from tests.support.databases import redis_url_or_skip
 from tests.unit.limits.conftest import drop_prefix, redis_client_or_skip
 

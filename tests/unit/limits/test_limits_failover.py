@@ -11,11 +11,11 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from core.limits.backend import AdmitResult, Amounts, KeyState
-from core.limits.failover import FailoverLimiter
-from core.limits.memory_backend import MemoryBackend
-from core.limits.model import NONE, REQUEST_UNITS
-from core.limits.redis_backend import RedisBackend
+from core.governance.limits.backend import AdmitResult, Amounts, KeyState
+from core.governance.limits.failover import FailoverLimiter
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.model import NONE, REQUEST_UNITS
+from core.governance.limits.redis_backend import RedisBackend
 
 LIMITS = [(2 * REQUEST_UNITS, NONE, NONE, NONE)]
 COSTS = [(REQUEST_UNITS, 0, 0, 0)]
@@ -65,7 +65,7 @@ async def test_falls_back_reports_it_and_returns(caplog: pytest.LogCaptureFixtur
         _, used = await limiter.admit(["k"], LIMITS, COSTS)
         assert used is redis and limiter.status()["rate_limit_backend"] == "redis"
         redis.down = True
-        with caplog.at_level(logging.WARNING, logger="aqueduct.core.limits"):
+        with caplog.at_level(logging.WARNING, logger="aqueduct.core.governance.limits"):
             result, used = await limiter.admit(["k"], LIMITS, COSTS)
         assert result.admitted and used is limiter.memory  # the request itself never saw the outage
         assert statuses == [False]

@@ -4,9 +4,9 @@ accounts under their team's member limit, token caps, org and team pools, model 
 from __future__ import annotations
 
 from core.auth.principal import Principal, Role
-from core.limits.model import NONE, REQUEST_UNITS, Level, LimitValues, ScopeKind
-from core.limits.plan import ModelLimit, model_limits_from_settings, plan_checks
-from core.limits.store import LimitTable
+from core.governance.limits.model import NONE, REQUEST_UNITS, Level, LimitValues, ScopeKind
+from core.governance.limits.plan import ModelLimit, model_limits_from_settings, plan_checks
+from core.governance.limits.store import LimitTable
 from core.settings import Settings
 
 U = REQUEST_UNITS

@@ -1,4 +1,4 @@
-"""The request path's Redis connection (core.limits.redis_wire) against a real Redis: replies reach their own
+"""The request path's Redis connection (core.governance.limits.redis_wire) against a real Redis: replies reach their own
 callers when many calls share the connection, a forgotten script is sent whole, a dropped connection is
 replaced, the URL's database is selected, and failures are redis-py's exception types (what the failover
 limiter catches)."""
@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from core.limits.redis_backend import RedisBackend
-from core.limits.redis_wire import RedisWire
+from core.governance.limits.redis_backend import RedisBackend
+from core.governance.limits.redis_wire import RedisWire
 from tests.support.databases import redis_url_or_skip
 
 pytestmark = pytest.mark.redis

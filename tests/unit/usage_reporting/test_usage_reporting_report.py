@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.scope import Scope
 from core.auth.principal import Principal, Role
 from core.errors import InvalidRequest, PermissionDenied
-from core.limits.model import ScopeKind
+from core.governance.access.scope import Scope
+from core.governance.limits.model import ScopeKind
 from core.settings import Settings
 from core.usage.recorder import UsageRecorder
 from core.usage.report import (

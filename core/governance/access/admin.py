@@ -9,14 +9,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, effective_names
-from core.access.scope import Scope, ScopeRef, require_manage, require_read, resolve_scope
 from core.auth.principal import Principal
 from core.db.tables import ExclusionMergeRow, ExclusionRow
 from core.db.tables.governance import EXCLUDED_NAME_LENGTH
 from core.db.types import utcnow
 from core.errors import InvalidRequest, NotFound
-from core.limits.model import ScopeKind
+from core.governance.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, effective_names
+from core.governance.access.scope import Scope, ScopeRef, require_manage, require_read, resolve_scope
+from core.governance.limits.model import ScopeKind
 
 _LISTS = ExclusionRow.metadata.tables["exclusions"]
 _FLAGS = ExclusionMergeRow.metadata.tables["exclusion_merge_flags"]

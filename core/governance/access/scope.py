@@ -13,9 +13,9 @@ from sqlmodel import col
 from core.auth.principal import Principal
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamRow, UserRow
 from core.errors import InvalidRequest, NotFound
-from core.limits.model import ScopeKind
+from core.governance.authorization import deny, is_org_admin_of
+from core.governance.limits.model import ScopeKind
 from core.tenancy import validation
-from core.tenancy.policy import deny, is_org_admin_of
 
 SCOPE_FIELD = "scope"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from core.limits.backend import AdmitResult, Amounts, KeyState, Rejection
-from core.limits.model import DIMENSIONS, NONE, SLOT_MS, WINDOW_SLOTS, Dimension
+from core.governance.limits.backend import AdmitResult, Amounts, KeyState, Rejection
+from core.governance.limits.model import DIMENSIONS, NONE, SLOT_MS, WINDOW_SLOTS, Dimension
 
 ZERO: Amounts = (0, 0, 0, 0)
 

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.scope import Scope, ScopeRef, require_manage, require_read, resolve_scope
 from core.auth.principal import Principal
 from core.db.tables import RateLimitRow
 from core.db.types import utcnow
 from core.errors import InvalidRequest, NotFound
-from core.limits.backend import KeyState
-from core.limits.failover import FailoverLimiter
-from core.limits.model import REQUEST_UNITS, Level, LimitValues, ScopeKind
-from core.limits.snapshot import RefreshingSnapshot
-from core.limits.store import LimitTable
+from core.governance.access.scope import Scope, ScopeRef, require_manage, require_read, resolve_scope
+from core.governance.limits.backend import KeyState
+from core.governance.limits.failover import FailoverLimiter
+from core.governance.limits.model import REQUEST_UNITS, Level, LimitValues, ScopeKind
+from core.governance.limits.snapshot import RefreshingSnapshot
+from core.governance.limits.store import LimitTable
 
 _TABLE = RateLimitRow.metadata.tables["rate_limits"]
 # Postgres INTEGER; a larger limit is a typo, not a plan.

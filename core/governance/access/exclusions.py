@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.principal import Principal
 from core.db.tables import ExclusionMergeRow, ExclusionRow
-from core.limits.model import ScopeKind
-from core.limits.snapshot import RefreshingSnapshot
+from core.governance.limits.model import ScopeKind
+from core.governance.limits.snapshot import RefreshingSnapshot
 
 
 class ExclusionKind(enum.StrEnum):

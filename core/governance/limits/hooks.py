@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from core.access.exclusions import ExclusionPolicy
 from core.auth.principal import Principal
 from core.errors import ModelNotFound
-from core.limits.admission import Admission, Reservation
+from core.governance.access.exclusions import ExclusionPolicy
+from core.governance.limits.admission import Admission, Reservation
 
 # (input_tokens, output_tokens) of the request as far as they are known.
 TokenSource = Callable[[], tuple[int, int]]

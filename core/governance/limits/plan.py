@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.auth.principal import Principal
-from core.limits.model import NONE, REQUEST_UNITS, Check, Level, LimitValues, ScopeKind
-from core.limits.store import LimitTable
+from core.governance.limits.model import NONE, REQUEST_UNITS, Check, Level, LimitValues, ScopeKind
+from core.governance.limits.store import LimitTable
 from core.settings import Settings
 
 

@@ -3,8 +3,8 @@ step); when its usage is known the reservation is settled (the estimated input t
 tokens added). A rejected request reserves nothing and counts nowhere; an admitted one counts even when the
 upstream call fails.
 
-No database on this path: limits come from the in-memory table (core.limits.snapshot), windows from the
-in-process or Redis backend (core.limits.failover)."""
+No database on this path: limits come from the in-memory table (core.governance.limits.snapshot), windows from the
+in-process or Redis backend (core.governance.limits.failover)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from collections.abc import Mapping, Sequence
 
 from core.auth.principal import Principal
 from core.errors import RateLimited
-from core.limits.backend import AdmitResult, LimiterBackend, Rejection
-from core.limits.failover import FailoverLimiter
-from core.limits.headers import rate_limit_headers, requests_text, set_response_metadata
-from core.limits.memory_backend import MemoryBackend
-from core.limits.model import DIMENSION_LABELS, DIMENSION_NAMES, WINDOW_SECONDS, Check, Dimension
-from core.limits.plan import ModelLimit, plan_checks
-from core.limits.snapshot import RefreshingSnapshot
-from core.limits.store import LimitTable
+from core.governance.limits.backend import AdmitResult, LimiterBackend, Rejection
+from core.governance.limits.failover import FailoverLimiter
+from core.governance.limits.headers import rate_limit_headers, requests_text, set_response_metadata
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.model import DIMENSION_LABELS, DIMENSION_NAMES, WINDOW_SECONDS, Check, Dimension
+from core.governance.limits.plan import ModelLimit, plan_checks
+from core.governance.limits.snapshot import RefreshingSnapshot
+from core.governance.limits.store import LimitTable
 
-log = logging.getLogger("aqueduct.core.limits")
+log = logging.getLogger("aqueduct.core.governance.limits")
 
 
 class Reservation:
@@ -94,7 +94,7 @@ class Admission:
 
     async def admit(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> Reservation:
         """Reserves the request in every applicable window, or raises RateLimited (nothing reserved). The
-        x-ratelimit-* headers of the outcome are also put on the current RPC (core.limits.headers)."""
+        x-ratelimit-* headers of the outcome are also put on the current RPC (core.governance.limits.headers)."""
         checks = self.checks(principal, model, estimated_input_tokens)
         if not checks:
             return _unlimited()

@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.access.admin import ExclusionsAdmin
-from core.access.exclusions import ExclusionPolicy, ExclusionTable, load_exclusion_table
-from core.limits.admin import LimitsAdmin
-from core.limits.admission import Admission
-from core.limits.failover import FailoverLimiter
-from core.limits.hooks import InferenceGovernance
-from core.limits.memory_backend import MemoryBackend
-from core.limits.plan import model_limits_from_settings
-from core.limits.redis_backend import RedisBackend
-from core.limits.redis_wire import RedisWire
-from core.limits.snapshot import RefreshingSnapshot
-from core.limits.store import LimitTable, load_limit_table
+from core.governance.access.admin import ExclusionsAdmin
+from core.governance.access.exclusions import ExclusionPolicy, ExclusionTable, load_exclusion_table
+from core.governance.limits.admin import LimitsAdmin
+from core.governance.limits.admission import Admission
+from core.governance.limits.failover import FailoverLimiter
+from core.governance.limits.hooks import InferenceGovernance
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.plan import model_limits_from_settings
+from core.governance.limits.redis_backend import RedisBackend
+from core.governance.limits.redis_wire import RedisWire
+from core.governance.limits.snapshot import RefreshingSnapshot
+from core.governance.limits.store import LimitTable, load_limit_table
 from core.settings import Settings
 
-log = logging.getLogger("aqueduct.core.limits")
+log = logging.getLogger("aqueduct.core.governance.limits")
 
 
 def model_name_resolver(settings: Settings) -> Callable[[str], str | None]:

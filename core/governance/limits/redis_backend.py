@@ -1,6 +1,6 @@
-"""The Redis backend: the windows live in Redis and every step is one Lua script (core.limits.redis_scripts),
+"""The Redis backend: the windows live in Redis and every step is one Lua script (core.governance.limits.redis_scripts),
 so replicas sharing a Redis admit exactly as one process would. Redis errors propagate (as RedisError);
-core.limits.failover decides what to do about them."""
+core.governance.limits.failover decides what to do about them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from core.limits import redis_scripts
-from core.limits.backend import AdmitResult, Amounts, KeyState, Rejection
-from core.limits.model import SLOT_MS, WINDOW_SLOTS
-from core.limits.redis_wire import RedisWire
+from core.governance.limits import redis_scripts
+from core.governance.limits.backend import AdmitResult, Amounts, KeyState, Rejection
+from core.governance.limits.model import SLOT_MS, WINDOW_SLOTS
+from core.governance.limits.redis_wire import RedisWire
 
 _STATE_WIDTH = 5  # r, i, o, t, hi per key
 
@@ -39,7 +39,7 @@ class RedisBackend:
         self._client = client
         self._prefix = prefix
         self._now_ms = now_ms
-        # The request path's calls (admit, settle) go over `wire` when given (core.limits.redis_wire), else
+        # The request path's calls (admit, settle) go over `wire` when given (core.governance.limits.redis_wire), else
         # through redis-py like the rest.
         self._wire = wire
         self._admit = client.register_script(redis_scripts.ADMIT)

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 
 from redis.exceptions import RedisError
 
-from core.limits.backend import AdmitResult, Amounts, KeyState, LimiterBackend
-from core.limits.memory_backend import MemoryBackend
-from core.limits.redis_backend import RedisBackend
+from core.governance.limits.backend import AdmitResult, Amounts, KeyState, LimiterBackend
+from core.governance.limits.memory_backend import MemoryBackend
+from core.governance.limits.redis_backend import RedisBackend
 
-log = logging.getLogger("aqueduct.core.limits")
+log = logging.getLogger("aqueduct.core.governance.limits")
 
 # What "Redis is unreachable" looks like: the client's own errors, sockets, and its timeouts.
 REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)

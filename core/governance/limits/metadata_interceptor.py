@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import grpc
 
-from core.limits.headers import response_metadata
+from core.governance.limits.headers import response_metadata
 
 Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 

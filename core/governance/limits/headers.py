@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextvars import ContextVar
 
-from core.limits.backend import KeyState
-from core.limits.model import REQUEST_UNITS, TOKEN_DIMENSIONS, Check, Dimension
+from core.governance.limits.backend import KeyState
+from core.governance.limits.model import REQUEST_UNITS, TOKEN_DIMENSIONS, Check, Dimension
 
 LIMIT_REQUESTS = "x-ratelimit-limit-requests"
 REMAINING_REQUESTS = "x-ratelimit-remaining-requests"

@@ -4,7 +4,7 @@ redis-py costs ~0.08 ms of CPU for a PING and ~0.14 ms for an admission (connect
 timeout machinery, reply objects): with one admission per request that was the largest single item of a request
 on the PostgreSQL + Redis configuration. Here one connection carries every call: a command is written at once,
 its future queued, and replies (Redis answers in order) resolve the futures in order as hiredis parses them. No
-pool, no per-call task. Errors are redis-py's exception types, so core.limits.failover treats them as before;
+pool, no per-call task. Errors are redis-py's exception types, so core.governance.limits.failover treats them as before;
 everything else (ping, usage, probes) stays on redis-py.
 
 Supports redis:// and rediss:// URLs with user, password and database (`redis://user:pw@host:port/db`)."""

@@ -1,4 +1,4 @@
-"""The rate-limit rows, as one in-memory table per replica (core.limits.snapshot keeps it fresh)."""
+"""The rate-limit rows, as one in-memory table per replica (core.governance.limits.snapshot keeps it fresh)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.tables import RateLimitRow
-from core.limits.model import NO_LIMITS, LimitValues, ScopeKind
+from core.governance.limits.model import NO_LIMITS, LimitValues, ScopeKind
 
 ScopeKey = tuple[ScopeKind, str, bool]  # (kind, id, pool)
 
