@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install serve test lint layering typecheck proto proto-check buf-lint unit integration bench bench-smoke clean
+.PHONY: install serve test buf-breaking proto-baseline lint layering typecheck proto proto-check buf-lint unit integration bench bench-smoke clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -31,6 +31,16 @@ proto: $(STAMP)
 buf-lint: $(NPM_STAMP)
 	npx --no-install buf lint
 
+# v1 as frozen: `buf breaking` keeps every later change wire- and JSON-compatible with it (v1 only grows).
+# `make proto-baseline` rewrites it; do that only to accept a deliberate new floor (a new major is aqueduct.v2).
+PROTO_BASELINE := proto/aqueduct-v1-baseline.binpb
+
+buf-breaking: $(NPM_STAMP)
+	npx --no-install buf breaking --against $(PROTO_BASELINE)
+
+proto-baseline: $(NPM_STAMP)
+	npx --no-install buf build --exclude-source-info -o $(PROTO_BASELINE)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
 	$(VENV)/bin/ruff format --check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
@@ -41,7 +51,7 @@ layering: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client bench
 
-test: $(STAMP) $(NPM_STAMP) buf-lint lint typecheck layering
+test: $(STAMP) $(NPM_STAMP) buf-lint buf-breaking lint typecheck layering
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
