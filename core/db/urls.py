@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -47,8 +49,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+# The database holds emails, token hashes and usage: readable by the gateway's user only. SQLite gives its
+# -wal and -shm files the mode of the database file.
+SQLITE_FILE_MODE = 0o600
+
+
 def ensure_sqlite_parent(url: str) -> None:
-    """SQLite cannot create the directory of its file; do it so a fresh checkout starts."""
+    """SQLite cannot create the directory of its file; do it so a fresh checkout starts. A new database file is
+    created here, private, rather than by SQLite with the umask's mode (usually 0644)."""
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SQLITE_FILE_MODE))
