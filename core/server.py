@@ -36,6 +36,7 @@ from core.transport import LocalChannel, LocalChannelSettings, RecordingServer
 from core.usage.recorder import UsageRecorder
 from core.usage.reporting import UsageReporting
 from core.usage.retention import RetentionPurger
+from core.usage.spool import open_spool
 
 log = logging.getLogger("aqueduct.core")
 
@@ -90,7 +91,8 @@ class CoreServer:
         await asyncio.to_thread(upgrade, settings.database_url)
         self._engine = engine = create_engine(settings.database_url)
         authenticator = Authenticator(engine, settings, self._admin_token)
-        self._usage = UsageRecorder(engine, settings)
+        self._usage = UsageRecorder(engine, settings, spool=open_spool(settings))
+        await self._usage.recover()
         await self._usage.start()
         self._governance = governance = await start_governance(
             engine, settings, on_redis_status=self._redis_status_changed

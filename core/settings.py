@@ -102,6 +102,8 @@ class Settings(BaseModel):
     # Usage writer: records are written in batches off the request path.
     usage_flush_interval_seconds: float = 0.5
     usage_batch_size: int = 500
+    # Journal usage on local disk (<data_dir>/usage-spool) so a crash loses no answered request (core.usage.spool).
+    usage_spool: bool = True
     usage_retention_days: int = 30
     usage_rollup_retention_days: int = 400
     # Per-minute rollups are large; they serve minute buckets and the unaligned ends of a range, and are kept

@@ -89,6 +89,7 @@ class InferenceDeps:
         def on_attempt(deployment: Deployment) -> None:
             meter.model = deployment.model_name
             meter.deployment = deployment.upstream_model
+            meter.mark_in_flight(estimated_input_tokens)
 
         async with (
             self._admitted(group, meter, estimated_input_tokens),

@@ -17,6 +17,8 @@ class UsageMeter:
         self._created_at = datetime.now(UTC)
         self._started = time.perf_counter()
         self._recorded = False
+        self._begun: int | None = None
+        self._in_flight = False
         self.model: str | None = None
         self.deployment: str | None = None
         self.input_tokens = 0
@@ -37,35 +39,51 @@ class UsageMeter:
         self.output_tokens = output_tokens
         self.estimated = estimated
 
+    def mark_in_flight(self, estimated_input_tokens: int) -> None:
+        """The request is about to go upstream: the sink journals it, so a crash before `finish` still bills
+        it (as interrupted). Once per request, however many attempts follow."""
+        if self._in_flight or self._recorded:
+            return
+        self._in_flight = True
+        self._begun = self._sink.begin(self._event(0, None, input_tokens=estimated_input_tokens, estimated=True))
+
     def finish(self, status: int, error_message: str | None = None) -> None:
         """Records the event; later calls are ignored so every request yields exactly one."""
         if self._recorded:
             return
         self._recorded = True
+        self._sink.record(self._event(status, error_message), self._begun)
+
+    def _event(
+        self,
+        status: int,
+        error_message: str | None,
+        *,
+        input_tokens: int | None = None,
+        estimated: bool | None = None,
+    ) -> UsageEvent:
         principal = self._caller.principal
         request = self._caller.request
-        self._sink.record(
-            UsageEvent(
-                request_id=request.request_id,
-                created_at=self._created_at,
-                token_id=principal.token_id,
-                user_id=principal.user_id,
-                org_id=principal.org_id,
-                team_id=principal.team_id,
-                service_account_id=principal.service_account_id,
-                end_user_id=self._end_user_id,
-                model=self.model,
-                deployment=self.deployment,
-                endpoint_method=request.endpoint_method,
-                endpoint_path=request.endpoint_path,
-                status=status,
-                input_tokens=self.input_tokens,
-                output_tokens=self.output_tokens,
-                tokens_estimated=self.estimated,
-                latency_ms=(time.perf_counter() - self._started) * 1000,
-                ttft_ms=self.ttft_ms,
-                user_agent=request.user_agent,
-                client_addr=request.client_addr,
-                error_message=error_message,
-            )
+        return UsageEvent(
+            request_id=request.request_id,
+            created_at=self._created_at,
+            token_id=principal.token_id,
+            user_id=principal.user_id,
+            org_id=principal.org_id,
+            team_id=principal.team_id,
+            service_account_id=principal.service_account_id,
+            end_user_id=self._end_user_id,
+            model=self.model,
+            deployment=self.deployment,
+            endpoint_method=request.endpoint_method,
+            endpoint_path=request.endpoint_path,
+            status=status,
+            input_tokens=self.input_tokens if input_tokens is None else input_tokens,
+            output_tokens=self.output_tokens,
+            tokens_estimated=self.estimated if estimated is None else estimated,
+            latency_ms=(time.perf_counter() - self._started) * 1000,
+            ttft_ms=self.ttft_ms,
+            user_agent=request.user_agent,
+            client_addr=request.client_addr,
+            error_message=error_message,
         )

@@ -35,4 +35,8 @@ class UsageEvent:
 class UsageSink(Protocol):
     """Where inference code records usage. Must not block: implementations queue and write in batches."""
 
-    def record(self, event: UsageEvent) -> None: ...
+    def begin(self, event: UsageEvent) -> int | None:
+        """The request is going upstream (`event` as known so far); the key, if any, goes to `record`."""
+        ...
+
+    def record(self, event: UsageEvent, begun: int | None = None) -> None: ...

@@ -13,7 +13,7 @@ from core.db.tables.tenancy import (
     TeamRow,
     UserRow,
 )
-from core.db.tables.usage import UsageRecordRow
+from core.db.tables.usage import UsageRecordRow, UsageSpoolCheckpointRow
 from core.db.tables.usage_rollups import UsageRollupHourRow, UsageRollupMinuteRow
 
 metadata: MetaData = SQLModel.metadata
@@ -30,6 +30,7 @@ __all__ = [
     "UsageRecordRow",
     "UsageRollupHourRow",
     "UsageRollupMinuteRow",
+    "UsageSpoolCheckpointRow",
     "UserRow",
     "metadata",
 ]

@@ -55,3 +55,13 @@ class UsageRecordRow(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=USER_AGENT_LENGTH)
     client_addr: str | None = Field(default=None, max_length=CLIENT_ADDR_LENGTH)
     error_message: str | None = Field(default=None, sa_type=Text)
+
+
+class UsageSpoolCheckpointRow(SQLModel, table=True):
+    """Per process run, the highest usage-spool sequence number whose event is in usage_records; written in the
+    same transaction as each batch, so a replay after a crash inserts exactly what is missing (core.usage.spool)."""
+
+    __tablename__ = "usage_spool_checkpoints"
+
+    run_id: str = Field(primary_key=True, max_length=32)
+    seq: int = Field(sa_type=BigInteger)

@@ -84,7 +84,10 @@ class ListSink:
         self.events: list[UsageEvent] = []
         self._changed = asyncio.Event()
 
-    def record(self, event: UsageEvent) -> None:
+    def begin(self, event: UsageEvent) -> int | None:
+        return None
+
+    def record(self, event: UsageEvent, begun: int | None = None) -> None:
         self.events.append(event)
         self._changed.set()
 

@@ -23,7 +23,10 @@ class RecordingSink:
     def __init__(self) -> None:
         self.events: list[UsageEvent] = []
 
-    def record(self, event: UsageEvent) -> None:
+    def begin(self, event: UsageEvent) -> int | None:
+        return None
+
+    def record(self, event: UsageEvent, begun: int | None = None) -> None:
         self.events.append(event)
 
     @property

@@ -18,7 +18,7 @@ from core.db.migrate import upgrade
 from core.db.tables import UsageRecordRow
 from core.settings import Settings
 from core.usage.events import UsageEvent
-from core.usage.recorder import UsageRecorder, event_row
+from core.usage.recorder import MAX_ERROR_MESSAGE_CHARS, UsageRecorder, escaped_row, event_row
 
 COUNT = select(func.count()).select_from(UsageRecordRow)
 
@@ -190,7 +190,11 @@ async def test_rows_round_trip_and_long_strings_are_cut(engine: AsyncEngine) -> 
     async with engine.connect() as conn:
         stored = (await conn.execute(select(UsageRecordRow).order_by(UsageRecordRow.request_id))).all()
     first, second = stored
-    assert len(first.end_user_id) == 255 and len(first.user_agent) == 512 and len(first.error_message) == 5000
+    assert (
+        len(first.end_user_id) == 255
+        and len(first.user_agent) == 512
+        and len(first.error_message) == MAX_ERROR_MESSAGE_CHARS
+    )
     assert second.created_at == datetime(2030, 1, 1, tzinfo=UTC)
     assert (second.ttft_ms, second.tokens_estimated, second.status, second.endpoint_path) == (
         None,
@@ -204,3 +208,25 @@ def test_event_row_has_every_column() -> None:
     row = event_row(usage())
     columns = {c.name for c in UsageRecordRow.metadata.tables["usage_records"].columns} - {"id"}
     assert set(row) == columns
+
+
+async def test_nul_and_control_characters_never_cost_a_row(engine: AsyncEngine) -> None:
+    """PostgreSQL refuses NUL in text: the record is stored without it rather than dropped (security review
+    #1: requests with `user_id: "evade\\u0000"` were served and never counted)."""
+    recorder = UsageRecorder(engine, Settings())
+    recorder.record(usage(1, end_user_id="evade\x00", user_agent="ua\x00\x1b[2J", error_message="\x00boom"))
+    await recorder.close()
+    assert (recorder.dropped, recorder.written) == (0, 1)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(UsageRecordRow))).one()
+    assert (stored.end_user_id, stored.user_agent, stored.error_message) == ("evade", "ua\x1b[2J", "boom")
+
+
+def test_a_refused_row_is_kept_as_printable_ascii_within_its_columns() -> None:
+    row = event_row(usage(1, end_user_id="é\x1b" * 200, model="m\x07", error_message="\u2028" * 5000))
+    cleaned = escaped_row(row)
+    assert cleaned["model"] == "m\\x07"
+    assert cleaned["end_user_id"].startswith("\\xe9\\x1b") and len(cleaned["end_user_id"]) == 255
+    assert len(cleaned["error_message"]) == MAX_ERROR_MESSAGE_CHARS
+    assert all(value.isascii() and value.isprintable() for value in cleaned.values() if isinstance(value, str))
+    assert (cleaned["input_tokens"], cleaned["status"]) == (row["input_tokens"], row["status"])
