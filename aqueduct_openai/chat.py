@@ -8,6 +8,7 @@ from aqueduct.v1 import chat_pb2
 
 from ._chat_message import message_from_json, message_into, message_to_json, tool_from_json, tool_to_json
 from .common import (
+    STRING_PARAM_CHECKS,
     JsonObject,
     check_bool,
     check_float,
@@ -65,7 +66,7 @@ def read_sampling(body: JsonObject, params: Any, floats: tuple[str, ...], ints: 
     for key in _STR_PARAMS:
         value = body.get(key)
         if value is not None:
-            setattr(params, key, check_str(value, key))
+            setattr(params, key, STRING_PARAM_CHECKS[key](value, key))
 
 
 def stream_options_from_json(value: Any, target: chat_pb2.StreamOptions) -> None:

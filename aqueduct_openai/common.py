@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import orjson
@@ -133,6 +133,29 @@ def check_str(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise type_error(field, "a string", value)
     return value
+
+
+# `user_id` names the end user behind a service in usage records and reports: bounded and printable, so it is
+# stored, grouped and shown in a terminal exactly as given (no NUL for PostgreSQL, no escape sequences, no
+# invisible direction marks).
+USER_ID_MAX_CHARS = 255
+
+
+def check_user_id(value: Any, field: str) -> str:
+    text = check_str(value, field)
+    if len(text) > USER_ID_MAX_CHARS:
+        raise CodecError(f"Invalid '{field}': at most {USER_ID_MAX_CHARS} characters are allowed.", field)
+    if not text.isprintable():
+        raise CodecError(f"Invalid '{field}': control and invisible formatting characters are not allowed.", field)
+    return text
+
+
+# The string parameters of a request and how each is checked.
+STRING_PARAM_CHECKS: dict[str, Callable[[Any, str], str]] = {
+    "user": check_str,
+    "user_id": check_user_id,
+    "encoding_format": check_str,
+}
 
 
 def check_int(value: Any, field: str) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from aqueduct.v1 import embedding_pb2
 
 from .common import (
+    STRING_PARAM_CHECKS,
     CodecError,
     JsonObject,
     check_int,
@@ -28,6 +29,9 @@ _PARAMS_DROP = frozenset({"stream", "user_id"})
 _ITEM_KEYS = frozenset({"object", "index", "embedding"})
 _LIST_KEYS = frozenset({"object", "data", "model", "usage"})
 
+# OpenAI's documented maximum number of inputs in one embeddings request.
+MAX_EMBEDDING_INPUTS = 2048
+
 LIST_OBJECT = "list"
 EMBEDDING_OBJECT = "embedding"
 
@@ -42,6 +46,7 @@ def embedding_params_from_json(body: Any) -> embedding_pb2.EmbeddingParams:
     if raw_input is None:
         raise missing("input")
     params = embedding_pb2.EmbeddingParams(model=check_str(model, "model"))
+    _check_input_count(raw_input)
     kind, value = classify_prompt(raw_input, "input")
     if kind == "text":
         params.text = value  # type: ignore[assignment]
@@ -53,12 +58,22 @@ def embedding_params_from_json(body: Any) -> embedding_pb2.EmbeddingParams:
     for key in ("encoding_format", "user", "user_id"):
         text = d.get(key)
         if text is not None:
-            setattr(params, key, check_str(text, key))
+            setattr(params, key, STRING_PARAM_CHECKS[key](text, key))
     dimensions = d.get("dimensions")
     if dimensions is not None:
         params.dimensions = check_int(dimensions, "dimensions")
     params.extra_json = split_extra(d, _PARAMS_KEYS, _PARAMS_DROP)
     return params
+
+
+def _check_input_count(raw_input: Any) -> None:
+    """OpenAI's bound: an array of strings or of token arrays holds at most MAX_EMBEDDING_INPUTS inputs (one
+    array of integers is a single input). Checked before anything is converted, so an oversized request costs
+    nothing more than its parse."""
+    if isinstance(raw_input, list) and len(raw_input) > MAX_EMBEDDING_INPUTS and not isinstance(raw_input[0], int):
+        raise CodecError(
+            f"Invalid 'input': at most {MAX_EMBEDDING_INPUTS} inputs per request; got {len(raw_input)}.", "input"
+        )
 
 
 def embedding_params_to_json(params: embedding_pb2.EmbeddingParams) -> JsonObject:

@@ -108,6 +108,24 @@ CASES: list[tuple[str, Callable[[Any], Any], Any, str | None]] = [
     ),
     ("embedding bad vector", codec.embedding_list_from_json, {"data": [{"embedding": 3}]}, "data[0].embedding"),
     ("embedding bad item", codec.embedding_list_from_json, {"data": [{"embedding": ["x"]}]}, "data[0].embedding"),
+    ("user_id NUL", codec.chat_params_from_json, {"model": "m", "messages": _MSG, "user_id": "evade\x00"}, "user_id"),
+    (
+        "user_id escape",
+        codec.completion_params_from_json,
+        {"model": "m", "prompt": "p", "user_id": "\x1b[2J"},
+        "user_id",
+    ),
+    ("user_id RLO", codec.embedding_params_from_json, {"model": "m", "input": "x", "user_id": "a\u202eb"}, "user_id"),
+    ("user_id newline", codec.chat_params_from_json, {"model": "m", "messages": _MSG, "user_id": "a\nb"}, "user_id"),
+    (
+        "user_id too long",
+        codec.chat_params_from_json,
+        {"model": "m", "messages": _MSG, "user_id": "u" * 256},
+        "user_id",
+    ),
+    ("user_id int", codec.embedding_params_from_json, {"model": "m", "input": "x", "user_id": 5}, "user_id"),
+    ("too many inputs", codec.embedding_params_from_json, {"model": "m", "input": ["x"] * 2049}, "input"),
+    ("too many token inputs", codec.embedding_params_from_json, {"model": "m", "input": [[1]] * 2049}, "input"),
     ("response choices", codec.chat_completion_from_json, {"choices": {}}, "choices"),
     ("response created", codec.chat_chunk_from_json, {"created": "now"}, "created"),
     ("usage not object", codec.completion_from_json, {"usage": 5}, "usage"),
@@ -152,3 +170,15 @@ def test_invalid_json(text: bytes) -> None:
     with pytest.raises(codec.CodecError) as info:
         codec.loads(text)
     assert info.value.field is None
+
+
+def test_user_id_accepts_printable_text_of_any_script_up_to_its_bound() -> None:
+    for user_id in ("student-42", "Ünïcødé 学生 @ example.com", "u" * 255):
+        params = codec.chat_params_from_json({"model": "m", "messages": _MSG, "user_id": user_id})
+        assert params.user_id == user_id
+
+
+def test_embedding_input_bound_is_openais() -> None:
+    assert len(codec.embedding_params_from_json({"model": "m", "input": ["x"] * 2048}).texts.values) == 2048
+    one_long_token_array = codec.embedding_params_from_json({"model": "m", "input": list(range(5000))})
+    assert one_long_token_array.tokens_json.startswith("[0,1,2")

@@ -1,0 +1,39 @@
+"""Input a hostile tenant controls is refused at the edge with a 400 naming the field, before anything goes
+upstream (security review #1 and #9: NUL in `user_id` hid usage on PostgreSQL; 8,192 embedding inputs stalled
+every tenant)."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from bench.fake_upstream import FakeUpstream
+from tests.support.gateway import Gateway
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("user_id", ["evade\x00", "\x1b[2J\x1b]0;owned\x07", "a\nb", "x" * 256, "rtl\u202eoverride"])
+def test_bad_user_id_is_a_400_and_never_reaches_the_upstream(
+    gateway: Gateway, upstream: FakeUpstream, user_token: str, user_id: str
+) -> None:
+    client = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0)
+    before = len(upstream.requests)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="chat-model", messages=MESSAGES, extra_body={"user_id": user_id})
+    assert info.value.status_code == 400
+    assert info.value.body["param"] == "user_id"  # type: ignore[index]
+    assert len(upstream.requests) == before
+
+
+def test_more_embedding_inputs_than_openai_allows_is_a_400(
+    gateway: Gateway, upstream: FakeUpstream, user_token: str
+) -> None:
+    client = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0)
+    before = len(upstream.requests)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.embeddings.create(model="embed-model", input=["x"] * 2049)
+    assert info.value.body["param"] == "input"  # type: ignore[index]
+    assert "2048" in info.value.message
+    assert len(upstream.requests) == before
+    assert len(client.embeddings.create(model="embed-model", input=["x"] * 2048).data) == 2048
