@@ -21,7 +21,7 @@ from .chat import (
     chat_params_to_json,
     stream_requested,
 )
-from .common import CodecError, dumps, loads
+from .common import MAX_PASS_THROUGH_DEPTH, CodecError, dumps, loads
 from .completion import (
     TEXT_COMPLETION_OBJECT,
     completion_from_json,
@@ -40,6 +40,7 @@ from .model import model_list_to_json, model_to_json
 __all__ = [
     "CHAT_CHUNK_OBJECT",
     "CHAT_COMPLETION_OBJECT",
+    "MAX_PASS_THROUGH_DEPTH",
     "TEXT_COMPLETION_OBJECT",
     "CodecError",
     "chat_chunk_from_json",

@@ -15,10 +15,10 @@ from .common import (
     JsonObject,
     check_int,
     check_str,
-    dumps_text,
     join,
     loads,
     merge_extra,
+    pass_through_text,
     require_list,
     require_object,
     split_extra,
@@ -65,7 +65,7 @@ def _image_url_fits(value: Any) -> bool:
     )
 
 
-def _function_def_from_json(value: Any) -> chat_pb2.FunctionDefinition | None:
+def _function_def_from_json(value: Any, path: str) -> chat_pb2.FunctionDefinition | None:
     if not isinstance(value, dict) or not value.keys() <= _FUNCTION_DEF_KEYS:
         return None
     name, description = value.get("name"), value.get("description")
@@ -77,7 +77,7 @@ def _function_def_from_json(value: Any) -> chat_pb2.FunctionDefinition | None:
     return chat_pb2.FunctionDefinition(
         name=name,
         description=description,
-        parameters_json=dumps_text(parameters) if parameters is not None else "",
+        parameters_json="" if parameters is None else pass_through_text(parameters, join(path, "parameters")),
         strict=strict,
     )
 
@@ -131,7 +131,7 @@ def tool_from_json(value: Any, path: str) -> chat_pb2.Tool:
     if tool_type is None:
         raise CodecError(f"Missing required parameter: '{join(path, 'type')}'.", join(path, "type"))
     tool = chat_pb2.Tool(type=check_str(tool_type, join(path, "type")))
-    function = _function_def_from_json(d.get("function"))
+    function = _function_def_from_json(d.get("function"), join(path, "function"))
     if function is not None:
         tool.function.CopyFrom(function)
         tool.extra_json = split_extra(d, _TOOL_KEYS)

@@ -14,12 +14,12 @@ from .common import (
     check_float,
     check_int,
     check_str,
-    dumps_text,
     has_field,
     join,
     json_text_or_none,
     merge_extra,
     missing,
+    pass_through_text,
     require_list,
     require_object,
     split_extra,
@@ -148,7 +148,7 @@ def _finish_reason(d: JsonObject, path: str) -> str:
 
 def _logprobs_json(d: JsonObject) -> str:
     value = d.get("logprobs")
-    return "" if value is None else dumps_text(value)
+    return "" if value is None else pass_through_text(value, "logprobs")
 
 
 def read_header(d: JsonObject, target: Any) -> None:

@@ -76,6 +76,44 @@ def dumps_text(value: Any) -> str:
     return dumps(value).decode()
 
 
+# orjson writes at most 254 levels of nesting. A value passed through (unknown keys, tool schemas) is written here
+# as if _NESTING_MARGIN levels deeper, so anything accepted still fits when core places it inside an upstream
+# body (a few levels down) and writes that: too deep is the client's 400 here, never a 500 later.
+_ORJSON_TOO_DEEP = "Recursion limit reached"
+_NESTING_MARGIN = 8
+MAX_PASS_THROUGH_DEPTH = 254 - _NESTING_MARGIN
+
+
+def pass_through_text(value: Any, field: str) -> str:
+    """JSON text of a value passed through unmodelled, or CodecError when it is nested too deeply."""
+    wrapped = value
+    for _ in range(_NESTING_MARGIN):
+        wrapped = [wrapped]
+    try:
+        return orjson.dumps(wrapped)[_NESTING_MARGIN:-_NESTING_MARGIN].decode()
+    except TypeError as exc:
+        # Integers beyond 64 bits: the stdlib writes them, and deeper than orjson would, so measure first.
+        if str(exc) != _ORJSON_TOO_DEEP and _depth(value) <= MAX_PASS_THROUGH_DEPTH:
+            return dumps_text(value)
+    raise CodecError(f"Invalid '{field}': JSON nested more than {MAX_PASS_THROUGH_DEPTH} levels deep.", field)
+
+
+def _depth(value: Any) -> int:
+    """Levels of arrays and objects in a parsed JSON value (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= 200 else text[:200] + "..."
@@ -208,7 +246,12 @@ def split_extra(d: Mapping[str, Any], typed: frozenset[str], drop: frozenset[str
         if extra is None:
             extra = {}
         extra[key] = value
-    return dumps_text(extra) if extra else ""
+    return pass_through_text(extra, _first_key(extra)) if extra else ""
+
+
+def _first_key(extra: JsonObject) -> str:
+    """The field an error about pass-through keys names: the only one, or the first."""
+    return next(iter(extra))
 
 
 def merge_extra(

@@ -13,12 +13,12 @@ from .common import (
     check_int,
     check_str,
     classify_prompt,
-    dumps_text,
     join,
     json_text_or_none,
     loads,
     merge_extra,
     missing,
+    pass_through_text,
     require_list,
     require_object,
     split_extra,
@@ -102,7 +102,7 @@ def completion_from_json(d: Any) -> completion_pb2.Completion:
                 index=0 if index is None else check_int(index, join(path, "index")),
                 text="" if text is None else check_str(text, join(path, "text")),
                 finish_reason="" if finish is None else check_str(finish, join(path, "finish_reason")),
-                logprobs_json="" if logprobs is None else dumps_text(logprobs),
+                logprobs_json="" if logprobs is None else pass_through_text(logprobs, join(path, "logprobs")),
                 extra_json=split_extra(c, _CHOICE_KEYS),
             )
         )

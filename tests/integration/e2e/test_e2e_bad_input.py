@@ -4,6 +4,7 @@ every tenant)."""
 
 from __future__ import annotations
 
+import httpx2
 import openai
 import pytest
 
@@ -37,3 +38,36 @@ def test_more_embedding_inputs_than_openai_allows_is_a_400(
     assert "2048" in info.value.message
     assert len(upstream.requests) == before
     assert len(client.embeddings.create(model="embed-model", input=["x"] * 2048).data) == 2048
+
+
+def _nested(depth: int) -> str:
+    """JSON text nested `depth` arrays deep (built as text: client JSON encoders stop near 1,000 levels)."""
+    return "[" * depth + '"leaf"' + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [250, 254, 300, 990, 1023])
+def test_deeply_nested_json_is_a_400_never_a_500(
+    gateway: Gateway, upstream: FakeUpstream, user_token: str, depth: int
+) -> None:
+    """Security review #8: nesting of 254+ in a forwarded field (or ~1,000 in an unknown one) gave 500s."""
+    headers = {"authorization": f"Bearer {user_token}", "content-type": "application/json"}
+    head = '{"model": "chat-model", "messages": [{"role": "user", "content": "hi"}], '
+    tool = '{"type": "function", "function": {"name": "f", "parameters": {"x": ' + _nested(depth) + "}}}"
+    before = len(upstream.requests)
+    for field, body in (
+        ("unknown_field", head + '"unknown_field": ' + _nested(depth) + "}"),
+        ("tools[0].function.parameters", head + '"tools": [' + tool + "]}"),
+    ):
+        reply = httpx2.post(gateway.v1 + "/chat/completions", content=body, headers=headers, timeout=30)
+        assert reply.status_code == 400, reply.text
+        error = reply.json()["error"]
+        assert error["type"] == "invalid_request_error"
+        if error["param"] is None:  # past 1,024 levels in all the parser itself refuses the body
+            assert depth > 1000 and error["message"].startswith("The body is not valid JSON")
+        else:
+            assert error["param"] == field and "levels deep" in error["message"]
+    assert len(upstream.requests) == before
+    shallow = head + '"unknown_field": ' + _nested(200) + "}"
+    assert (
+        httpx2.post(gateway.v1 + "/chat/completions", content=shallow, headers=headers, timeout=30).status_code == 200
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 import aqueduct_openai as codec
@@ -182,3 +183,43 @@ def test_embedding_input_bound_is_openais() -> None:
     assert len(codec.embedding_params_from_json({"model": "m", "input": ["x"] * 2048}).texts.values) == 2048
     one_long_token_array = codec.embedding_params_from_json({"model": "m", "input": list(range(5000))})
     assert one_long_token_array.tokens_json.startswith("[0,1,2")
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [1, 100, codec.MAX_PASS_THROUGH_DEPTH - 1])
+def test_pass_through_json_that_is_accepted_can_be_written_upstream(depth: int) -> None:
+    """Whatever the façade accepts, core can embed in the upstream body and write (orjson stops at 254 levels)."""
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"deep": _nested(depth)}}}
+    body = {"model": "m", "messages": _MSG, "unknown": _nested(depth), "tools": [tool]}
+    upstream = codec.chat_params_to_json(codec.chat_params_from_json(body))
+    assert orjson.loads(orjson.dumps({**upstream, "model": "upstream-model"}))["unknown"] == _nested(depth)
+
+
+@pytest.mark.parametrize("depth", [codec.MAX_PASS_THROUGH_DEPTH + 1, 254, 300, 990, 1023])
+def test_json_nested_too_deeply_is_a_codec_error_naming_the_field(depth: int) -> None:
+    with pytest.raises(codec.CodecError) as info:
+        codec.chat_params_from_json({"model": "m", "messages": _MSG, "unknown": _nested(depth)})
+    assert info.value.field == "unknown" and "levels deep" in info.value.message
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"p": _nested(depth)}}}
+    with pytest.raises(codec.CodecError) as info:
+        codec.chat_params_from_json({"model": "m", "messages": _MSG, "tools": [tool]})
+    assert info.value.field == "tools[0].function.parameters"
+
+
+def test_deep_upstream_logprobs_are_a_codec_error() -> None:
+    with pytest.raises(codec.CodecError):
+        codec.chat_completion_from_json({"choices": [{"index": 0, "logprobs": {"x": _nested(400)}}]})
+
+
+def test_big_integers_pass_through_exactly_unless_nested_too_deeply() -> None:
+    big = 2**70
+    params = codec.chat_params_from_json({"model": "m", "messages": _MSG, "seed_big": [big]})
+    assert codec.chat_params_to_json(params)["seed_big"] == [big]
+    with pytest.raises(codec.CodecError):
+        codec.chat_params_from_json({"model": "m", "messages": _MSG, "seed_big": [*_nested(300), big]})
