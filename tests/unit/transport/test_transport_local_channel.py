@@ -29,6 +29,7 @@ class Recorder:
         self.done_callbacks = 0
         self.seen_metadata: Any = None
         self.seen_context_value = ""
+        self.sent: list[Resp] = []
 
 
 def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
@@ -64,6 +65,17 @@ def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
             except asyncio.CancelledError:
                 rec.cancelled.set()
                 raise
+        if request.service == "change-after-send":
+            # A handler that reuses a message after handing it over: the reader must see it as it was sent.
+            written = Resp(status=Resp.SERVING)
+            await context.write(written)
+            rec.sent.append(written)
+            written.status = Resp.SERVICE_UNKNOWN
+            yielded = Resp(status=Resp.NOT_SERVING)
+            rec.sent.append(yielded)
+            yield yielded
+            yielded.status = Resp.SERVICE_UNKNOWN
+            return
         yield Resp(status=Resp.NOT_SERVING)
 
     table = HandlerTable()
@@ -179,6 +191,18 @@ async def test_stream_messages_then_eof() -> None:
     statuses = [message.status async for message in call]
     assert statuses == [Resp.SERVING] * 3 + [Resp.NOT_SERVING]
     assert await call.code() == grpc.StatusCode.OK
+    await channel.close()
+
+
+async def test_copy_messages_copies_written_and_yielded_stream_messages() -> None:
+    """Streaming servicers send with context.write(); with copy_messages every message the reader gets is a
+    parsed copy of what was sent at that moment, as over the network, whether written or yielded."""
+    rec = Recorder()
+    channel = make_channel(rec, copy_messages=True)
+    received = [message async for message in stream_call(channel)(Req(service="change-after-send"))]
+    assert [m.status for m in received] == [Resp.SERVING] * 4 + [Resp.NOT_SERVING]
+    assert len(rec.sent) == 2
+    assert all(got is not sent for got in received for sent in rec.sent)
     await channel.close()
 
 
