@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from tests.support.databases import database_url
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-key-0123456789"

@@ -13,8 +13,8 @@ import httpx2
 import openai
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.e2e.conftest import UPSTREAM_KEY
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]

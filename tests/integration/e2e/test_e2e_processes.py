@@ -20,9 +20,9 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.e2e.conftest import gateway_config
 from tests.integration.e2e.test_e2e_usage import usage_rows
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, AQUEDUCT, Gateway
 
 

@@ -11,7 +11,7 @@ import httpx2
 import openai
 import sqlalchemy as sa
 
-from bench.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]

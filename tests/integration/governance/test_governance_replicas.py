@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import httpx2
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.governance.conftest import MESSAGES, Tenant, governance_config
 from tests.support.databases import PG_ENV, fresh_postgres_database, redis_url_or_skip
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 from tests.support.tcp_proxy import TcpProxy
 

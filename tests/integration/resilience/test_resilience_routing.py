@@ -11,7 +11,6 @@ import grpc
 import pytest
 from aqueduct.v1 import chat_pb2, chat_service_pb2, model_pb2, model_service_pb2
 
-from bench.fake_upstream import FakeUpstream, FakeUpstreamConfig
 from tests.integration.resilience.resilience_harness import (
     ADMIN_METADATA,
     Gateway,
@@ -21,6 +20,7 @@ from tests.integration.resilience.resilience_harness import (
     initial,
     settings_of,
 )
+from tests.support.fake_upstream import FakeUpstream, FakeUpstreamConfig
 
 
 async def _unary(

@@ -13,7 +13,6 @@ import openai
 import pytest
 from aqueduct.v1 import chat_service_pb2
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.resilience.resilience_harness import (
     Gateway,
     chat,
@@ -23,6 +22,7 @@ from tests.integration.resilience.resilience_harness import (
     initial,
     settings_of,
 )
+from tests.support.fake_upstream import FakeUpstream
 
 
 def _stream(

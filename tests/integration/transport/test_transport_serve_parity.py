@@ -10,8 +10,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.e2e.conftest import gateway_config
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 CHAT: dict[str, Any] = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}
