@@ -1,4 +1,4 @@
-"""Migrated databases, and usage events written through the real usage writer (raw rows + rollups)."""
+"""Usage events as the real usage writer receives them (raw rows + rollups), for the reporting tests."""
 
 from __future__ import annotations
 

@@ -91,9 +91,8 @@ async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncE
     assert recorder.written == 10 and recorder.pending == 0
 
 
-async def test_sqlite_batches_go_out_as_a_few_multi_row_inserts(engine: AsyncEngine, database_url: str) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL takes one executemany per batch")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL takes one executemany per batch
+async def test_sqlite_batches_go_out_as_a_few_multi_row_inserts(engine: AsyncEngine) -> None:
     inserts = count_inserts(engine)
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=500))
     for i in range(203):
