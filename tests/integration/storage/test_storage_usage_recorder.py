@@ -19,6 +19,7 @@ from core.db.tables import UsageRecordRow
 from core.settings import Settings
 from core.usage.events import UsageEvent
 from core.usage.recorder import UsageRecorder, event_row
+from tests.support.waiting import async_wait_until
 
 COUNT = select(func.count()).select_from(UsageRecordRow)
 
@@ -77,6 +78,10 @@ async def rows(engine: AsyncEngine) -> int:
         return int((await conn.execute(COUNT)).scalar_one())
 
 
+async def _rows_are(engine: AsyncEngine, expected: int) -> bool:
+    return await rows(engine) == expected
+
+
 async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncEngine, database_url: str) -> None:
     inserts = count_inserts(engine)
     # A long interval: nothing is written before close() except full batches.
@@ -127,11 +132,7 @@ async def test_a_full_batch_is_written_before_the_interval(engine: AsyncEngine) 
     try:
         for i in range(5):
             recorder.record(usage(i))
-        for _ in range(200):
-            if await rows(engine) == 5:
-                break
-            await asyncio.sleep(0.01)
-        assert await rows(engine) == 5
+        await async_wait_until(lambda: _rows_are(engine, 5), what="the full batch in the table")
     finally:
         await recorder.close()
 
@@ -141,11 +142,7 @@ async def test_interval_flush(engine: AsyncEngine) -> None:
     await recorder.start()
     try:
         recorder.record(usage())
-        for _ in range(200):
-            if await rows(engine) == 1:
-                break
-            await asyncio.sleep(0.01)
-        assert await rows(engine) == 1
+        await async_wait_until(lambda: _rows_are(engine, 1), what="the interval flush")
     finally:
         await recorder.close()
 

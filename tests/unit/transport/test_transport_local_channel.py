@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2
 from core.errors import InvalidRequest
 from core.interceptors.errors import ErrorsInterceptor
 from core.transport import HandlerTable, LocalChannel, LocalChannelSettings
+from tests.support.waiting import async_wait_until
 
 SERVICE = "test.Echo"
 Req = health_pb2.HealthCheckRequest
@@ -26,6 +27,8 @@ current: contextvars.ContextVar[str] = contextvars.ContextVar("current", default
 class Recorder:
     def __init__(self) -> None:
         self.cancelled = asyncio.Event()
+        self.started = asyncio.Event()
+        self.writes = 0
         self.done_callbacks = 0
         self.seen_metadata: Any = None
         self.seen_context_value = ""
@@ -43,6 +46,7 @@ def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
         if request.service == "crash":
             raise RuntimeError("boom")
         if request.service == "slow":
+            rec.started.set()
             try:
                 await asyncio.sleep(10)
             except asyncio.CancelledError:
@@ -62,6 +66,7 @@ def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
             try:
                 while True:
                     await context.write(Resp(status=Resp.SERVING))
+                    rec.writes += 1
             except asyncio.CancelledError:
                 rec.cancelled.set()
                 raise
@@ -176,7 +181,7 @@ async def test_cancelling_the_awaiting_task_cancels_the_handler() -> None:
     rec = Recorder()
     channel = make_channel(rec)
     waiting = asyncio.ensure_future(unary_call(channel)(Req(service="slow")))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(rec.started.wait(), 5)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -223,7 +228,10 @@ async def test_stream_cancel_stops_the_handler_and_backpressure_bounds_it() -> N
     channel = make_channel(rec, max_pending_stream_messages=4)
     call = stream_call(channel)(Req(service="endless"))
     await call.read()
-    await asyncio.sleep(0.01)  # the endless writer blocks once 4 messages wait
+    await async_wait_until(lambda: rec.writes >= 1, what="the endless writer to start")
+    for _ in range(50):  # however long the writer runs, it blocks once 4 messages wait unread
+        await asyncio.sleep(0)
+    assert rec.writes <= 5
     assert call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call.read()
