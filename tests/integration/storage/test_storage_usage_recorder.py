@@ -4,7 +4,6 @@ flush on close, retry after a failed write, bounded memory, and row conversion."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,15 +48,6 @@ def usage(i: int = 0, **overrides: object) -> UsageEvent:
     )
     fields.update(overrides)
     return UsageEvent(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def count_inserts(engine: AsyncEngine) -> list[int]:
