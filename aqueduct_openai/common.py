@@ -216,13 +216,6 @@ def check_bool(value: Any, field: str) -> bool:
     return value
 
 
-def required_str(d: Mapping[str, Any], key: str, path: str) -> str:
-    value = d.get(key)
-    if value is None:
-        raise missing(join(path, key))
-    return check_str(value, join(path, key))
-
-
 # -- extra_json -----------------------------------------------------------------------------------------------
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import orjson
 
 from bench import procstat
-from bench.fake_upstream import FakeUpstreamProcess
 from bench.gateway import Gateway, GatewayOptions
 from bench.loadgen import Job, LoadGenPool
 from bench.run import SCENARIOS
+from tests.support.fake_upstream import FakeUpstreamProcess
 
 _PY_SPY_START_S = 1.0  # py-spy attaches asynchronously; give it a moment before the load starts
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import orjson
 
 from bench import procstat
-from bench.fake_upstream import FakeUpstreamProcess
 from bench.gateway import CHAT_MODEL, EMBED_MODEL, UPSTREAM_KEY, Gateway, GatewayOptions, find_executable
 from bench.loadgen import Job, LoadGenPool
 from bench.report import LeakResult, Report, render, write_docs
 from bench.stats import Row, Run, pct
+from tests.support.fake_upstream import FakeUpstreamProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 _MESSAGES = [

@@ -15,8 +15,8 @@ import httpx2
 import orjson
 import uvloop
 
-from bench.fake_upstream import FakeUpstreamProcess
 from core.upstream_http import UpstreamHTTPClient
+from tests.support.fake_upstream import FakeUpstreamProcess
 
 _CHAT = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
 _STREAM = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})

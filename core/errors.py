@@ -88,11 +88,6 @@ class QuotaExceeded(AqueductError):
     reason = error_reason_pb2.ERROR_REASON_QUOTA_EXCEEDED
 
 
-class Unsupported(AqueductError):
-    code = grpc.StatusCode.UNIMPLEMENTED
-    reason = error_reason_pb2.ERROR_REASON_UNSUPPORTED
-
-
 class UpstreamTimeout(AqueductError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
     reason = error_reason_pb2.ERROR_REASON_UPSTREAM_TIMEOUT

@@ -40,10 +40,6 @@ class StreamUsage:
             return None
         return {k: v for k, v in event.items() if k != "usage"}
 
-    @property
-    def upstream_reported(self) -> bool:
-        return self._upstream_usage is not None
-
     def totals(self) -> tuple[int, int, bool]:
         """(input, output, estimated): the upstream's counts, else an estimate of what was produced so far."""
         usage = self._upstream_usage

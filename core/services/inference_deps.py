@@ -32,13 +32,6 @@ from core.services.model import ModelServicer
 from core.settings import Settings
 from core.usage.events import UsageSink
 
-INFERENCE_SERVICE_NAMES = (
-    "aqueduct.v1.ChatService",
-    "aqueduct.v1.CompletionService",
-    "aqueduct.v1.EmbeddingService",
-    "aqueduct.v1.ModelService",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class InferenceRuntime:

@@ -145,14 +145,15 @@ class LocalChannel(grpc.aio.Channel):
             if handler is None or handler.unary_stream is None:
                 rpc.finish(grpc.StatusCode.UNIMPLEMENTED, METHOD_NOT_FOUND)
                 return
-            copy = self._settings.copy_messages
-            if copy:
+            copy_out = None
+            if self._settings.copy_messages:
                 request = _copy(request, codec[0], handler.request_deserializer)
-            context = LocalServicerContext(rpc)
+                copy_out = functools.partial(_copy, serialize=handler.response_serializer, deserialize=codec[1])
+            context = LocalServicerContext(rpc, copy_out)
             result: Any = handler.unary_stream(request, cast(Any, context))
             if hasattr(result, "__aiter__"):
                 async for message in result:
-                    await rpc.put(_copy(message, handler.response_serializer, codec[1]) if copy else message)
+                    await context.write(message)
             elif inspect.isawaitable(result):
                 await result
         except asyncio.CancelledError:

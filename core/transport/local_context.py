@@ -139,8 +139,10 @@ class LocalServicerContext(grpc.aio.ServicerContext[Any, Any]):
     grpc.aio's server context returns at run time (tuples of pairs, None when unset), which is narrower or
     looser than its type stubs in places; those overrides are marked."""
 
-    def __init__(self, rpc: LocalRpc) -> None:
+    def __init__(self, rpc: LocalRpc, copy_out: Callable[[Any], Any] | None = None) -> None:
         self._rpc = rpc
+        # With copy_messages, every streamed message (written or yielded) round-trips through the serializers.
+        self._copy_out = copy_out
 
     def invocation_metadata(self) -> MetadataPairs:  # type: ignore[override]
         return self._rpc.metadata
@@ -149,7 +151,7 @@ class LocalServicerContext(grpc.aio.ServicerContext[Any, Any]):
         self._rpc.send_initial(as_pairs(initial_metadata))
 
     async def write(self, message: Any) -> None:
-        await self._rpc.put(message)
+        await self._rpc.put(message if self._copy_out is None else self._copy_out(message))
 
     async def read(self) -> NoReturn:
         raise grpc.aio.UsageError("the in-process transport serves unary requests only")

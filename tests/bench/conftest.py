@@ -6,17 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:
     with FakeUpstream() as up:
         yield up
-
-
-@pytest.fixture
-def fresh(upstream: FakeUpstream) -> FakeUpstream:
-    """The module's upstream with an empty request log."""
-    upstream.reset()
-    return upstream

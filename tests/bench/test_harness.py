@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from bench import loadgen, procstat, report, run
-from bench.fake_upstream import FakeUpstream
 from bench.loadgen import Job, JobResult
 from bench.stats import Check, Row, Run, pct
+from tests.support.fake_upstream import FakeUpstream
 
 
 def test_pct_interpolates_like_numpy() -> None:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.engine import create_engine
 from core.db.migrate import upgrade
-from core.db.testing import clear_tables, migrated_sqlite_template, sqlite_copy
 from tests.support.databases import fresh_postgres_database, postgres_url_or_skip
+from tests.support.db_files import clear_tables, migrated_sqlite_template, sqlite_copy
 
 
 @pytest.fixture(scope="session")

@@ -28,13 +28,13 @@ from aqueduct_openai import (
     completion_params_from_json,
     embedding_params_from_json,
 )
-from bench.fake_upstream import FakeUpstream
 from core.auth.principal import Principal, Role, set_principal
 from core.errors import AqueductError
 from core.providers.mock import DEMO_PREFIX
 from core.services.inference_deps import add_inference_services
 from core.settings import Settings
 from core.usage.events import UsageEvent
+from tests.support.fake_upstream import FakeUpstream
 
 KEY = "sk-upstream-grpc-test"
 USER = Principal(role=Role.USER, token_id="tok-9", user_id="user-9", org_id="org-9")

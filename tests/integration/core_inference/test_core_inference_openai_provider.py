@@ -12,13 +12,13 @@ from typing import Any
 import grpc
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from core.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from core.providers import OpenAICompatibleProvider
 from core.routing import ModelRegistry
 from core.settings import ConfigError, Settings
 from core.upstream_http import UpstreamHTTPSettings
 from tests.integration.upstream_http.upstream_tls_server import TLSFakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 
 KEY = "sk-upstream-own-key-42"
 

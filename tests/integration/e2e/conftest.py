@@ -1,4 +1,6 @@
-"""End-to-end fixtures: the fake upstream, and one real `aqueduct serve` per database backend."""
+"""End-to-end fixtures: the fake upstream, and one real `aqueduct serve` per database backend and per façade ->
+core transport, so every end-to-end test runs over the in-process channel (`serve`'s default) and over loopback
+gRPC (what split core/façade processes use)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from tests.support.databases import database_url
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-key-0123456789"
+TRANSPORT_ENV = "AQUEDUCT_CORE_TRANSPORT"
 
 
 @pytest.fixture(scope="session")
@@ -47,13 +50,26 @@ def gateway_config(upstream_url: str, db_url: str) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session", params=["local", "tcp"])
+def core_transport(request: pytest.FixtureRequest) -> str:
+    """`aqueduct serve --core-transport`, passed as $AQUEDUCT_CORE_TRANSPORT."""
+    return str(request.param)
+
+
+def transport_env(core_transport: str) -> dict[str, str]:
+    return {TRANSPORT_ENV: core_transport}
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def gateway(
-    request: pytest.FixtureRequest, upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    core_transport: str,
+    upstream: FakeUpstream,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
-    workdir: Path = tmp_path_factory.mktemp(f"gw-{request.param}")
+    workdir: Path = tmp_path_factory.mktemp(f"gw-{request.param}-{core_transport}")
     with database_url(request.param, workdir) as db_url:
-        gw = Gateway(gateway_config(upstream.url, db_url), workdir)
+        gw = Gateway(gateway_config(upstream.url, db_url), workdir, env=transport_env(core_transport))
         gw.db_url = db_url  # type: ignore[attr-defined]
         gw.start()
         try:

@@ -8,7 +8,7 @@ import httpx2
 import openai
 import pytest
 
-from bench.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 MESSAGES = [{"role": "user", "content": "hi"}]

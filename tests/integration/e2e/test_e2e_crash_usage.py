@@ -13,9 +13,9 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 
-from bench.fake_upstream import FakeUpstream
 from core.usage.spool import INTERRUPTED_STATUS
 from tests.integration.e2e.conftest import gateway_config
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 from tests.support.waiting import wait_until
 

@@ -7,7 +7,7 @@ import pytest
 from aqueduct.v1 import admin_service_pb2, chat_pb2, chat_service_pb2, chat_service_pb2_grpc
 from aqueduct_client import AqueductClient
 
-from bench.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 

@@ -20,14 +20,17 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from bench.fake_upstream import FakeUpstream
-from tests.integration.e2e.conftest import gateway_config
+from tests.integration.e2e.conftest import gateway_config, transport_env
 from tests.integration.e2e.test_e2e_usage import usage_rows
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, AQUEDUCT, Gateway
 
 
-def test_sigterm_lets_a_running_stream_finish_and_flushes_usage(upstream: FakeUpstream, tmp_path: Path) -> None:
-    gw = Gateway(gateway_config(upstream.url, f"sqlite:///{tmp_path / 'a.db'}"), tmp_path).start()
+def test_sigterm_lets_a_running_stream_finish_and_flushes_usage(
+    upstream: FakeUpstream, tmp_path: Path, core_transport: str
+) -> None:
+    config = gateway_config(upstream.url, f"sqlite:///{tmp_path / 'a.db'}")
+    gw = Gateway(config, tmp_path, env=transport_env(core_transport)).start()
     gw.db_url = f"sqlite:///{tmp_path / 'a.db'}"  # type: ignore[attr-defined]
     try:
         token = gw.create_user_token("o", "graceful@example.com")
@@ -155,9 +158,12 @@ def test_facade_answers_fast_paths(gateway: Gateway, path: str) -> None:
     assert time.monotonic() - started < 5
 
 
-def test_workers_share_the_port_and_all_flush_usage(upstream: FakeUpstream, tmp_path: Path) -> None:
+def test_workers_share_the_port_and_all_flush_usage(
+    upstream: FakeUpstream, tmp_path: Path, core_transport: str
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'w.db'}"
-    gw = Gateway(gateway_config(upstream.url, db_url), tmp_path, extra_args=("--workers", "2"))
+    config = gateway_config(upstream.url, db_url)
+    gw = Gateway(config, tmp_path, env=transport_env(core_transport), extra_args=("--workers", "2"))
     gw.db_url = db_url  # type: ignore[attr-defined]
     gw.start()
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ import httpx2
 import openai
 import sqlalchemy as sa
 
-from bench.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
+from tests.support.waiting import wait_until
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
@@ -21,18 +21,16 @@ def usage_rows(gateway: Gateway, request_id: str, *, wait: float = 5.0) -> list[
     """The usage rows of one request, waiting for the batched writer to flush them."""
     url = gateway.db_url.replace("postgresql://", "postgresql+psycopg://", 1)  # type: ignore[attr-defined]
     engine = sa.create_engine(url)
+
+    def rows() -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            query = sa.text("SELECT * FROM usage_records WHERE request_id = :rid")
+            return [dict(r) for r in conn.execute(query, {"rid": request_id}).mappings().all()]
+
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            with engine.connect() as conn:
-                rows = (
-                    conn.execute(sa.text("SELECT * FROM usage_records WHERE request_id = :rid"), {"rid": request_id})
-                    .mappings()
-                    .all()
-                )
-            if rows or time.monotonic() > deadline:
-                return [dict(r) for r in rows]
-            time.sleep(0.1)
+        if wait == 0:
+            return rows()
+        return wait_until(rows, within=wait, interval=0.05, what=f"usage rows of {request_id}")
     finally:
         engine.dispose()
 
@@ -95,8 +93,11 @@ def test_disconnect_mid_stream_records_usage_and_gateway_stays_healthy(gateway: 
 
 
 def test_no_token_secret_in_database_or_logs(gateway: Gateway, user_token: str) -> None:
-    openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0).models.list()
-    usage_rows(gateway, "flush-wait", wait=0.5)  # give the writer a moment
+    rid = f"req-{uuid.uuid4().hex}"
+    headers = {"x-request-id": rid}
+    with openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0, default_headers=headers) as oc:
+        assert oc.chat.completions.create(model="chat-model", messages=MESSAGES).choices
+    assert usage_rows(gateway, rid)  # the usage writer has written what this request left in the database
     secrets = [user_token, ADMIN_TOKEN]
     for secret in secrets:
         assert secret not in gateway.log

@@ -38,6 +38,15 @@ from core import errors
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+
+class Unimplemented(errors.AqueductError):
+    """Core raises no UNIMPLEMENTED of its own; a façade newer than its core still meets one (an RPC that core
+    lacks), and the table must give it its 501."""
+
+    code = grpc.StatusCode.UNIMPLEMENTED
+    reason = error_reason_pb2.ERROR_REASON_UNSUPPORTED
+
+
 ERRORS: dict[str, errors.AqueductError] = {
     "invalid": errors.InvalidRequest("messages[0].content is too long", field="messages[0].content"),
     "precondition": errors.FailedPrecondition("the batch is not running"),
@@ -52,7 +61,7 @@ ERRORS: dict[str, errors.AqueductError] = {
         retry_after=1.5,
     ),
     "quota": errors.QuotaExceeded("budget exhausted"),
-    "unsupported": errors.Unsupported("embeddings are not supported by this model"),
+    "unsupported": Unimplemented("embeddings are not supported by this model"),
     "unavailable": errors.UpstreamUnavailable("every deployment failed"),
     "timeout": errors.UpstreamTimeout("the upstream did not answer in time"),
     "upstream_422": errors.UpstreamError(

@@ -15,7 +15,7 @@ import pytest
 from aqueduct.v1 import admin_service_pb2, tenancy_pb2
 from openai.types.chat import ChatCompletionMessageParam
 
-from bench.fake_upstream import FakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 
 UPSTREAM_KEY = "sk-upstream-governance-0123456789"

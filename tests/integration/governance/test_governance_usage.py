@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from typing import Any
 
 import httpx2
 from aqueduct.v1 import tenancy_pb2
 
 from tests.integration.governance.conftest import MESSAGES, Tenant, sdk
+from tests.support.waiting import wait_until
 
 ORG_ADMIN = tenancy_pb2.ROLE_ORG_ADMIN
 
@@ -25,12 +25,13 @@ def report(tenant: Tenant, *args: str, token: str | None = None) -> dict[str, An
 
 
 def wait_for(tenant: Tenant, expected: int, *args: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
+    """The report once the batched usage writer has flushed at least `expected` requests."""
+
+    def flushed() -> dict[str, Any] | None:
         data = report(tenant, *args)
-        if data["totals"]["requests"] >= expected or time.monotonic() > deadline:
-            return data
-        time.sleep(0.1)
+        return data if data["totals"]["requests"] >= expected else None
+
+    return wait_until(flushed, interval=0.1, what=f"{expected} requests in the usage report")
 
 
 def test_totals_group_bys_and_visibility(tenant: Tenant) -> None:

@@ -16,7 +16,6 @@ import uvicorn
 from aqueduct.v1 import chat_service_pb2_grpc, model_service_pb2_grpc
 
 from aqueduct_openai import chat_params_from_json
-from bench.fake_upstream import FakeUpstream
 from core.auth.principal import Principal, Role, set_principal
 from core.interceptors.errors import ErrorsInterceptor
 from core.services.inference_deps import InferenceRuntime, add_inference_services
@@ -24,6 +23,7 @@ from core.settings import Settings
 from core.usage.events import UsageEvent
 from http_facade.app import create_app
 from http_facade.settings import FacadeSettings
+from tests.support.fake_upstream import FakeUpstream
 
 KEY = "sk-upstream-resilience"
 USER = Principal(role=Role.USER, token_id="tok-r", user_id="user-r", org_id="org-r")

@@ -12,7 +12,6 @@ from collections import Counter
 
 from aqueduct.v1 import chat_service_pb2, model_service_pb2
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.resilience.resilience_harness import (
     ADMIN_METADATA,
     chat,
@@ -21,6 +20,7 @@ from tests.integration.resilience.resilience_harness import (
     initial,
     settings_of,
 )
+from tests.support.fake_upstream import FakeUpstream
 
 REQUESTS = 1000
 CONCURRENCY = 32

@@ -10,8 +10,8 @@ import pytest
 from aqueduct.v1 import chat_service_pb2, model_pb2, model_service_pb2
 from aqueduct_client.cli.main import build_parser, main
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.resilience.resilience_harness import ADMIN_METADATA, chat, deployment, gateway, settings_of
+from tests.support.fake_upstream import FakeUpstream
 
 
 def _settings(upstream: FakeUpstream) -> object:

@@ -3,7 +3,6 @@ context-window fallbacks, cooldown and recovery (seen through ListDeployments), 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections import Counter
 
@@ -11,7 +10,6 @@ import grpc
 import pytest
 from aqueduct.v1 import chat_pb2, chat_service_pb2, model_pb2, model_service_pb2
 
-from bench.fake_upstream import FakeUpstream, FakeUpstreamConfig
 from tests.integration.resilience.resilience_harness import (
     ADMIN_METADATA,
     Gateway,
@@ -21,6 +19,8 @@ from tests.integration.resilience.resilience_harness import (
     initial,
     settings_of,
 )
+from tests.support.fake_upstream import FakeUpstream, FakeUpstreamConfig
+from tests.support.waiting import async_wait_until
 
 
 async def _unary(
@@ -136,8 +136,11 @@ async def test_cooldown_takes_a_deployment_out_and_it_recovers(upstream: FakeUps
 
             # The deployment recovers; after the cooldown it is tried again and serves.
             slow.app.config = dataclasses.replace(slow.app.config, latency_ms=0)
-            await asyncio.sleep(0.55)
-            assert (await status())["flaky"].state == model_pb2.DEPLOYMENT_STATE_HEALTHY
+
+            async def recovered() -> bool:
+                return (await status())["flaky"].state == model_pb2.DEPLOYMENT_STATE_HEALTHY
+
+            await async_wait_until(recovered, within=5, what="the cooldown to end")
             served = Counter([(await _unary(gw, "m"))[1]["x-aqueduct-deployment"] for _ in range(30)])
             assert served["m#0"] > 0 and served["m#1"] > 0
             steady = (await status())["steady"]

@@ -13,7 +13,6 @@ import openai
 import pytest
 from aqueduct.v1 import chat_service_pb2
 
-from bench.fake_upstream import FakeUpstream
 from tests.integration.resilience.resilience_harness import (
     Gateway,
     chat,
@@ -23,6 +22,8 @@ from tests.integration.resilience.resilience_harness import (
     initial,
     settings_of,
 )
+from tests.support.fake_upstream import FakeUpstream
+from tests.support.waiting import async_wait_until
 
 
 def _stream(
@@ -98,8 +99,7 @@ async def test_client_disconnect_cancels_the_upstream_request_at_once(upstream: 
         async with asyncio.timeout(2):
             event = (await gw.sink.wait_for(1))[0]
             # The fake runs in another thread and has no event to wait on: poll its counter.
-            while upstream.app.in_flight:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
+            await async_wait_until(lambda: upstream.app.in_flight == 0, what="the upstream request to end")
         assert event.status == 499
         m = gw.runtime.router.registry.resolve("m").deployments[0]
         assert gw.runtime.router.board.get(m).in_flight == 0

@@ -10,8 +10,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from bench.fake_upstream import FakeUpstream
-from tests.integration.e2e.conftest import gateway_config
+from tests.integration.e2e.conftest import gateway_config, transport_env
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 
 CHAT: dict[str, Any] = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -30,7 +30,7 @@ def gateways(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -
         for transport in ("local", "tcp"):
             workdir: Path = tmp_path_factory.mktemp(f"parity-{transport}")
             config = gateway_config(upstream.url, f"sqlite:///{workdir / 'aqueduct.db'}")
-            gw = Gateway(config, workdir, env={"AQUEDUCT_CORE_TRANSPORT": transport})
+            gw = Gateway(config, workdir, env=transport_env(transport))
             started[transport] = gw.start()
         yield started
     finally:

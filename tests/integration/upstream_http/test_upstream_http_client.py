@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import orjson
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from core.upstream_http import (
     ConnectError,
     ConnectionClosed,
@@ -19,6 +18,7 @@ from core.upstream_http import (
     UpstreamHTTPClient,
     UpstreamHTTPSettings,
 )
+from tests.support.fake_upstream import FakeUpstream
 
 HEADERS = {"content-type": "application/json", "authorization": "Bearer sk-test"}
 CHAT = orjson.dumps({"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]})

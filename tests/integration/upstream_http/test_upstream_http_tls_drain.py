@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 import orjson
 import pytest
 
-from bench.fake_upstream import FakeUpstream
 from core.upstream_http import ConnectError, ConnectionClosed, UpstreamHTTPClient, UpstreamHTTPSettings
 from tests.integration.upstream_http.upstream_tls_server import TLSFakeUpstream
+from tests.support.fake_upstream import FakeUpstream
 
 HEADERS = {"content-type": "application/json", "authorization": "Bearer sk-test"}
 CHAT = orjson.dumps({"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]})

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bench.fake_upstream import FakeUpstreamApp, FakeUpstreamConfig
+from tests.support.fake_upstream import FakeUpstreamApp, FakeUpstreamConfig
 
 STARTUP_SECONDS = 10.0
 

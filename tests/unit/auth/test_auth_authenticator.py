@@ -54,7 +54,9 @@ async def test_missing_credentials(env: Env, header: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "header", ["Basic abc", "Bearer", "sk-no-scheme", "Bearer not-a-key", "Bearer " + generate_secret()]
+    "header",
+    ["Basic abc", "Bearer", "sk-no-scheme", "Bearer not-a-key", "Bearer " + generate_secret()],
+    ids=["basic", "bearer-only", "no-scheme", "not-a-key", "unknown-key"],  # stable ids: xdist workers must agree
 )
 async def test_invalid_tokens(env: Env, header: str) -> None:
     with pytest.raises(InvalidToken):

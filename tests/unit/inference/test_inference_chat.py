@@ -96,15 +96,16 @@ async def test_unknown_model_and_wrong_endpoint_are_recorded_too() -> None:
 
 async def test_cancelled_request_records_499_and_propagates() -> None:
     sink = RecordingSink()
-    gate = asyncio.Event()
+    gate, called = asyncio.Event(), asyncio.Event()
 
     class Slow(FakeProvider):
         async def chat_completion(self, body: dict[str, Any], *, request_id: str) -> dict[str, Any]:
+            called.set()
             await gate.wait()
             return dict(RESPONSE)
 
     task = asyncio.create_task(ChatInference(make_deps(Slow(), sink)).create(_params(), make_caller()))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(called.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from core.errors import RateLimited, UpstreamError, UpstreamUnavailable
+from tests.support.waiting import async_wait_until
 from tests.unit.routing.routing_fakes import (
     FakeClock,
     Script,
@@ -178,7 +179,7 @@ async def test_max_parallel_requests_bounds_concurrency_per_deployment() -> None
     script = Script("ok", a=[gate], b=[gate])
     first = asyncio.create_task(route_once(router, "m", script))
     second = asyncio.create_task(route_once(router, "m", script))
-    await asyncio.sleep(0.01)
+    await async_wait_until(lambda: len(script.calls) == 2, what="both requests at an upstream")
     a = router.registry.resolve("m").deployments[0]
     assert router.board.get(a).in_flight <= 1
     gate.set()
@@ -270,7 +271,7 @@ async def test_cancellation_releases_the_in_flight_slot() -> None:
     router = make_router(registry_of(*PAIR))
     script = Script("ok", a=[asyncio.Event()], b=[asyncio.Event()])
     task = asyncio.create_task(route_once(router, "m", script))
-    await asyncio.sleep(0.01)
+    await async_wait_until(lambda: script.calls, what="the request at an upstream")
     group = router.registry.resolve("m")
     assert sum(router.board.get(d).in_flight for d in group.deployments) == 1
     task.cancel()

@@ -8,6 +8,7 @@ from collections import Counter
 
 from core.routing import LeastBusy, LowestLatency, RouterSettings, build_selector
 from core.routing.health import HealthBoard
+from tests.support.waiting import async_wait_until
 from tests.unit.routing.routing_fakes import FakeClock, Script, entry, make_router, registry_of, route_once
 
 
@@ -27,7 +28,7 @@ async def test_least_busy_picks_the_deployment_with_fewest_in_flight_requests() 
     gates = {name: asyncio.Event() for name in "abc"}
     script = Script("ok", a=[gates["a"]], b=[gates["b"]], c=[gates["c"]])
     held = [asyncio.create_task(route_once(router, "m", script)) for _ in range(3)]
-    await asyncio.sleep(0.01)
+    await async_wait_until(lambda: len(script.calls) == 3, what="three requests at upstreams")
     # Three concurrent requests went to three different deployments.
     assert sorted(script.calls) == ["a", "b", "c"]
     gates["a"].set()

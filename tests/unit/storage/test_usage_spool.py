@@ -19,7 +19,7 @@ from core.db.tables import UsageRecordRow, UsageSpoolCheckpointRow
 from core.settings import Settings
 from core.usage.recorder import UsageRecorder
 from core.usage.spool import INTERRUPTED_STATUS, UsageSpool, claim_orphans, spool_directory
-from tests.unit.storage.test_storage_usage_recorder import usage
+from tests.support.usage_events import usage
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2
 from core.errors import InvalidRequest
 from core.interceptors.errors import ErrorsInterceptor
 from core.transport import HandlerTable, LocalChannel, LocalChannelSettings
+from tests.support.waiting import async_wait_until
 
 SERVICE = "test.Echo"
 Req = health_pb2.HealthCheckRequest
@@ -26,9 +27,12 @@ current: contextvars.ContextVar[str] = contextvars.ContextVar("current", default
 class Recorder:
     def __init__(self) -> None:
         self.cancelled = asyncio.Event()
+        self.started = asyncio.Event()
+        self.writes = 0
         self.done_callbacks = 0
         self.seen_metadata: Any = None
         self.seen_context_value = ""
+        self.sent: list[Resp] = []
 
 
 def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
@@ -42,6 +46,7 @@ def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
         if request.service == "crash":
             raise RuntimeError("boom")
         if request.service == "slow":
+            rec.started.set()
             try:
                 await asyncio.sleep(10)
             except asyncio.CancelledError:
@@ -61,9 +66,21 @@ def make_channel(rec: Recorder, **settings: Any) -> LocalChannel:
             try:
                 while True:
                     await context.write(Resp(status=Resp.SERVING))
+                    rec.writes += 1
             except asyncio.CancelledError:
                 rec.cancelled.set()
                 raise
+        if request.service == "change-after-send":
+            # A handler that reuses a message after handing it over: the reader must see it as it was sent.
+            written = Resp(status=Resp.SERVING)
+            await context.write(written)
+            rec.sent.append(written)
+            written.status = Resp.SERVICE_UNKNOWN
+            yielded = Resp(status=Resp.NOT_SERVING)
+            rec.sent.append(yielded)
+            yield yielded
+            yielded.status = Resp.SERVICE_UNKNOWN
+            return
         yield Resp(status=Resp.NOT_SERVING)
 
     table = HandlerTable()
@@ -164,7 +181,7 @@ async def test_cancelling_the_awaiting_task_cancels_the_handler() -> None:
     rec = Recorder()
     channel = make_channel(rec)
     waiting = asyncio.ensure_future(unary_call(channel)(Req(service="slow")))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(rec.started.wait(), 5)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -179,6 +196,18 @@ async def test_stream_messages_then_eof() -> None:
     statuses = [message.status async for message in call]
     assert statuses == [Resp.SERVING] * 3 + [Resp.NOT_SERVING]
     assert await call.code() == grpc.StatusCode.OK
+    await channel.close()
+
+
+async def test_copy_messages_copies_written_and_yielded_stream_messages() -> None:
+    """Streaming servicers send with context.write(); with copy_messages every message the reader gets is a
+    parsed copy of what was sent at that moment, as over the network, whether written or yielded."""
+    rec = Recorder()
+    channel = make_channel(rec, copy_messages=True)
+    received = [message async for message in stream_call(channel)(Req(service="change-after-send"))]
+    assert [m.status for m in received] == [Resp.SERVING] * 4 + [Resp.NOT_SERVING]
+    assert len(rec.sent) == 2
+    assert all(got is not sent for got in received for sent in rec.sent)
     await channel.close()
 
 
@@ -199,7 +228,10 @@ async def test_stream_cancel_stops_the_handler_and_backpressure_bounds_it() -> N
     channel = make_channel(rec, max_pending_stream_messages=4)
     call = stream_call(channel)(Req(service="endless"))
     await call.read()
-    await asyncio.sleep(0.01)  # the endless writer blocks once 4 messages wait
+    await async_wait_until(lambda: rec.writes >= 1, what="the endless writer to start")
+    for _ in range(50):  # however long the writer runs, it blocks once 4 messages wait unread
+        await asyncio.sleep(0)
+    assert rec.writes <= 5
     assert call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call.read()

@@ -1,4 +1,4 @@
-"""The fake upstream's ASGI app: routing, knobs, recording. Run it with ``bench.fake_upstream``."""
+"""The fake upstream's ASGI app: routing, knobs, recording. Run it with ``tests.support.fake_upstream``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from bench import _fake_payloads as P
+from tests.support import _fake_payloads as P
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

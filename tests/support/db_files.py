@@ -1,4 +1,4 @@
-"""Helpers for tests that need a migrated database. Never used by the running service."""
+"""Migrated databases for tests: a SQLite template to copy per test, and emptying every table between tests."""
 
 from __future__ import annotations
 

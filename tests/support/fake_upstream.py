@@ -3,7 +3,7 @@
 A raw ASGI app (no framework, so the fake is never the bottleneck) plus ways to run it:
 ``FakeUpstream`` (a uvicorn server in a background thread, as a context manager),
 ``FakeUpstreamProcess`` (the same in a child process, used by the benchmark so the fake does not
-share a GIL with the load generator) and ``python -m bench.fake_upstream --port N``.
+share a GIL with the load generator) and ``python -m tests.support.fake_upstream --port N``.
 
 Per-request knobs come from ``x-fake-*`` request headers or, for callers that cannot set headers
 (a request that goes through the gateway, which may not forward them), from an ``x_fake`` object
@@ -22,8 +22,8 @@ import threading
 
 import uvicorn
 
-from bench._fake_app import FakeUpstreamApp, FakeUpstreamConfig, Knobs, RecordedRequest
-from bench._fake_payloads import fake_chunk_text, fake_content, fake_embedding
+from tests.support._fake_app import FakeUpstreamApp, FakeUpstreamConfig, Knobs, RecordedRequest
+from tests.support._fake_payloads import fake_chunk_text, fake_content, fake_embedding
 
 __all__ = [
     "FakeUpstream",
@@ -139,7 +139,7 @@ class FakeUpstream:
 
 
 class FakeUpstreamProcess:
-    """The fake in a child process (``python -m bench.fake_upstream --port 0``); ``pid`` for /proc."""
+    """The fake in a child process (``python -m tests.support.fake_upstream --port 0``); ``pid`` for /proc."""
 
     def __init__(self, args: list[str] | None = None, python: str = sys.executable) -> None:
         self.args = args or []
@@ -157,10 +157,10 @@ class FakeUpstreamProcess:
         return self.proc.pid
 
     def start(self) -> FakeUpstreamProcess:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
-            [self.python, "-m", "bench.fake_upstream", "--port", "0", *self.args],
+            [self.python, "-m", "tests.support.fake_upstream", "--port", "0", *self.args],
             stdout=subprocess.PIPE,
             env=env,
             cwd=root,
@@ -193,7 +193,7 @@ class FakeUpstreamProcess:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.fake_upstream", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tests.support.fake_upstream", description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1", help="loopback only")
     ap.add_argument("--port", type=int, default=0, help='0 picks a free port, printed as {"port": N}')
     ap.add_argument("--latency-ms", type=float, default=0.0)

@@ -3,7 +3,6 @@ background purger runs the purge and survives its failures. Export streams raw r
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -16,7 +15,8 @@ from core.usage.recorder import UsageRecorder
 from core.usage.retention import RECORDS_TABLE, PurgeResult, RetentionPurger, purge_expired
 from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE
 from core.usage.visibility import usage_filter
-from tests.unit.usage_reporting.conftest import T0, event
+from tests.integration.usage_reporting.conftest import T0, event
+from tests.support.waiting import async_wait_until
 
 NOW = T0 + timedelta(days=100)
 
@@ -60,12 +60,8 @@ async def test_purger_runs_and_survives_failures() -> None:
 
     purger = RetentionPurger(None, Settings(usage_purge_interval_seconds=0.01), purge=purge)  # type: ignore[arg-type]
     purger.start()
-    for _ in range(200):
-        if len(calls) >= 3:
-            break
-        await asyncio.sleep(0.01)
+    await async_wait_until(lambda: len(calls) >= 3, what="a purge after the failed one")
     await purger.aclose()
-    assert len(calls) >= 3
 
 
 async def test_export_streams_visible_records_in_batches(engine: AsyncEngine) -> None:

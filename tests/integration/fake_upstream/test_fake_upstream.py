@@ -13,8 +13,8 @@ import orjson
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from bench.fake_upstream import FakeUpstream, FakeUpstreamConfig, FakeUpstreamProcess, fake_content
-from bench.fake_upstream import fake_embedding as expected_vector
+from tests.support.fake_upstream import FakeUpstream, FakeUpstreamConfig, FakeUpstreamProcess, fake_content
+from tests.support.fake_upstream import fake_embedding as expected_vector
 
 AUTH = {"authorization": "Bearer sk-test"}
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there fake"}]

@@ -4,7 +4,6 @@ flush on close, retry after a failed write, bounded memory, and row conversion."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,46 +16,11 @@ from core.db.engine import create_engine
 from core.db.migrate import upgrade
 from core.db.tables import UsageRecordRow
 from core.settings import Settings
-from core.usage.events import UsageEvent
 from core.usage.recorder import MAX_ERROR_MESSAGE_CHARS, UsageRecorder, escaped_row, event_row
+from tests.support.usage_events import usage
+from tests.support.waiting import async_wait_until
 
 COUNT = select(func.count()).select_from(UsageRecordRow)
-
-
-def usage(i: int = 0, **overrides: object) -> UsageEvent:
-    fields: dict[str, object] = dict(
-        request_id=f"req-{i}",
-        created_at=datetime(2030, 1, 1, tzinfo=UTC),
-        token_id="t1",
-        user_id="u1",
-        org_id="o1",
-        team_id=None,
-        service_account_id=None,
-        end_user_id="end-user",
-        model="gpt-x",
-        deployment="gpt-x-2030",
-        endpoint_method="POST",
-        endpoint_path="/v1/chat/completions",
-        status=200,
-        input_tokens=10,
-        output_tokens=5,
-        tokens_estimated=False,
-        latency_ms=12.5,
-        ttft_ms=3.0,
-        user_agent="pytest",
-        client_addr="127.0.0.1",
-    )
-    fields.update(overrides)
-    return UsageEvent(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def count_inserts(engine: AsyncEngine) -> list[int]:
@@ -77,6 +41,10 @@ async def rows(engine: AsyncEngine) -> int:
         return int((await conn.execute(COUNT)).scalar_one())
 
 
+async def _rows_are(engine: AsyncEngine, expected: int) -> bool:
+    return await rows(engine) == expected
+
+
 async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncEngine, database_url: str) -> None:
     inserts = count_inserts(engine)
     # A long interval: nothing is written before close() except full batches.
@@ -91,9 +59,8 @@ async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncE
     assert recorder.written == 10 and recorder.pending == 0
 
 
-async def test_sqlite_batches_go_out_as_a_few_multi_row_inserts(engine: AsyncEngine, database_url: str) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL takes one executemany per batch")
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL takes one executemany per batch
+async def test_sqlite_batches_go_out_as_a_few_multi_row_inserts(engine: AsyncEngine) -> None:
     inserts = count_inserts(engine)
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=500))
     for i in range(203):
@@ -128,11 +95,7 @@ async def test_a_full_batch_is_written_before_the_interval(engine: AsyncEngine) 
     try:
         for i in range(5):
             recorder.record(usage(i))
-        for _ in range(200):
-            if await rows(engine) == 5:
-                break
-            await asyncio.sleep(0.01)
-        assert await rows(engine) == 5
+        await async_wait_until(lambda: _rows_are(engine, 5), what="the full batch in the table")
     finally:
         await recorder.close()
 
@@ -142,11 +105,7 @@ async def test_interval_flush(engine: AsyncEngine) -> None:
     await recorder.start()
     try:
         recorder.record(usage())
-        for _ in range(200):
-            if await rows(engine) == 1:
-                break
-            await asyncio.sleep(0.01)
-        assert await rows(engine) == 1
+        await async_wait_until(lambda: _rows_are(engine, 1), what="the interval flush")
     finally:
         await recorder.close()
 
