@@ -130,12 +130,12 @@ def _sentinel(url: str, scheme: str) -> RedisTarget:
 class _SentinelMasterRedis(Redis):
     """The master's client; closing it also closes the connections to the sentinels that found it."""
 
-    sentinel: Sentinel | None = None
+    sentinels: Sentinel | None = None
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         await super().aclose(close_connection_pool)
-        if self.sentinel is not None:
-            for client in self.sentinel.sentinels:
+        if self.sentinels is not None:
+            for client in self.sentinels.sentinels:
                 await client.aclose()
 
 
@@ -170,5 +170,5 @@ def redis_client(url: str, *, timeout: float) -> Redis:
     sentinel = Sentinel(target.sentinels, sentinel_kwargs=sentinel_options)
     client = sentinel.master_for(target.service_name, redis_class=_SentinelMasterRedis, **options)
     assert isinstance(client, _SentinelMasterRedis)
-    client.sentinel = sentinel
+    client.sentinels = sentinel
     return client

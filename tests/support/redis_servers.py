@@ -53,7 +53,9 @@ def _wait_ready(server: RedisProcess, ping: redis.Redis) -> None:
                 return
         except redis.RedisError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not answer within {READY_TIMEOUT} s:\n{server.log_text()}")
+                raise RuntimeError(
+                    f"redis-server did not answer within {READY_TIMEOUT} s:\n{server.log_text()}"
+                ) from None
             time.sleep(0.02)  # polling a process we just started: there is no event to await
 
 

@@ -21,9 +21,9 @@ from core.governance.limits.hooks import InferenceGovernance
 from core.governance.limits.memory_backend import MemoryBackend
 from core.governance.limits.plan import model_limits_from_settings
 from core.governance.limits.redis_backend import RedisBackend
-from core.redis_connection import redis_client
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.governance.limits.store import LimitTable, load_limit_table
+from core.redis_connection import redis_client
 from core.settings import Settings
 
 log = logging.getLogger("aqueduct.core.governance.limits")

@@ -97,7 +97,7 @@ async def test_tls_url_verifies_the_server_with_the_urls_ca(tmp_path: Path, tls_
         probe = redis.Redis(port=port, ssl=True, ssl_ca_certs=str(tls_files["ca"]), single_connection_client=True)
         assert stored_in(probe, 5)
         # Without the CA the server's certificate is not trusted: the URL's TLS options are what made it work.
-        with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        with pytest.raises(redis.ConnectionError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             await admit_once(f"rediss://127.0.0.1:{port}/5")
         await admit_once(f"rediss://127.0.0.1:{port}/5?ssl_cert_reqs=none")
     assert ssl.OPENSSL_VERSION  # the interpreter's TLS stack did the handshake
