@@ -28,17 +28,17 @@ def _states(values: Sequence[Any], offset: int, count: int, now_ms: int) -> tupl
 
 
 class RedisBackend:
-    """`prefix` is prepended to every key (deployments and tests sharing one Redis keep apart);
-    `now_ms` overrides Redis's clock (tests only)."""
+    """`prefix` is prepended to every key (deployments and tests sharing one Redis keep apart); `timeout`
+    bounds each admission and settlement round trip; `now_ms` overrides Redis's clock (tests only)."""
 
     name = "redis"
 
-    def __init__(self, client: Redis, prefix: str, *, now_ms: Any = None) -> None:
+    def __init__(self, client: Redis, prefix: str, *, timeout: float, now_ms: Any = None) -> None:
         self._client = client
         self._prefix = prefix
         self._now_ms = now_ms
-        # The request path's calls (admit, settle) share round trips when they overlap.
-        self._calls = ScriptCalls(client)
+        # The request path's calls (admit, settle): a dedicated connection, overlapping calls batched.
+        self._calls = ScriptCalls(client, timeout=timeout)
         self._admit = client.register_script(redis_scripts.ADMIT)
         self._settle = client.register_script(redis_scripts.SETTLE)
         self._usage = client.register_script(redis_scripts.USAGE)
@@ -78,6 +78,7 @@ class RedisBackend:
         """Drops every pooled connection: after an outage they are dead sockets, and each would fail one
         request before the pool noticed."""
         await self._client.connection_pool.disconnect()
+        await self._calls.reset()
 
     async def aclose(self) -> None:
         """Waits for calls still on the wire; the client itself belongs to whoever made it."""

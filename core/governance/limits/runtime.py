@@ -73,7 +73,9 @@ async def start_governance(
     if settings.redis_url:
         # The URL was checked when the settings were loaded (core.settings), so this does not raise.
         client = redis_client(settings.redis_url, timeout=settings.redis_socket_timeout_seconds)
-        redis_backend = RedisBackend(client, settings.rate_limit_redis_prefix)
+        redis_backend = RedisBackend(
+            client, settings.rate_limit_redis_prefix, timeout=settings.redis_socket_timeout_seconds
+        )
     limiter = FailoverLimiter(
         MemoryBackend(), redis_backend, retry_interval=settings.redis_retry_interval_seconds, on_status=on_redis_status
     )

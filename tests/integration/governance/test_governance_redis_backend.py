@@ -59,10 +59,25 @@ async def shared_redis() -> AsyncIterator[tuple[Redis, str]]:
         await client.aclose()
 
 
+_open_backends: list[RedisBackend] = []
+
+
+def request_backend(backend: RedisBackend) -> None:
+    """Closed after the test (its dedicated connection)."""
+    _open_backends.append(backend)
+
+
+@pytest.fixture(autouse=True)
+async def _close_backends() -> AsyncIterator[None]:
+    yield
+    while _open_backends:
+        await _open_backends.pop().aclose()
+
+
 @pytest.fixture
 async def backend(shared_redis: tuple[Redis, str], clock: FakeClock) -> AsyncIterator[RedisBackend]:
     client, prefix = shared_redis
-    backend = RedisBackend(client, prefix, now_ms=clock.ms)
+    backend = RedisBackend(client, prefix, timeout=5, now_ms=clock.ms)
     yield backend
     await backend.aclose()
 
@@ -76,20 +91,23 @@ COSTS: list[Amounts] = [(U, 0, 0, 0)] * 2
 async def test_two_replicas_sharing_redis_admit_exactly_the_limit(shared_redis: tuple[Redis, str]) -> None:
     first, prefix = shared_redis
     second = redis_client(redis_url_or_skip(), timeout=5)
+    replicas = [RedisBackend(first, prefix, timeout=5), RedisBackend(second, prefix, timeout=5)]
     try:
-        replicas = [RedisBackend(first, prefix), RedisBackend(second, prefix)]
         calls = [replicas[i % 2].admit(["m", "o"], LIMITS, COSTS) for i in range(CONCURRENT)]
         results = await asyncio.gather(*calls)
         assert sum(r.admitted for r in results) == LIMIT
         states = await replicas[1].usage(["m", "o"])
         assert [s.used[0] for s in states] == [LIMIT * U] * 2
     finally:
+        for replica in replicas:
+            await replica.aclose()
         await second.aclose()
 
 
 async def test_concurrent_calls_each_get_their_own_reply(shared_redis: tuple[Redis, str]) -> None:
     client, prefix = shared_redis
-    backend = RedisBackend(client, prefix)
+    backend = RedisBackend(client, prefix, timeout=5)
+    request_backend(backend)
     unlimited: list[Amounts] = [(NONE, NONE, NONE, NONE)]
     # 100 callers at once, each with a key and an input cost of its own: the calls queue behind the first
     # and go as pipelines, and every reply must still reach its own caller.
@@ -102,7 +120,8 @@ async def test_concurrent_calls_each_get_their_own_reply(shared_redis: tuple[Red
 
 async def test_a_forgotten_script_is_loaded_again_alone_and_in_a_pipeline(shared_redis: tuple[Redis, str]) -> None:
     client, prefix = shared_redis
-    backend = RedisBackend(client, prefix)
+    backend = RedisBackend(client, prefix, timeout=5)
+    request_backend(backend)
     limits: list[Amounts] = [(10**9, 10**9, 10**9, 10**9)]
     await client.script_flush()  # as after a Redis restart: EVALSHA answers NOSCRIPT
     assert (await backend.admit(["k"], limits, [(U, 10, 0, 0)])).admitted
@@ -114,7 +133,7 @@ async def test_a_forgotten_script_is_loaded_again_alone_and_in_a_pipeline(shared
 
 async def test_an_unreachable_redis_falls_back_at_once() -> None:
     client = redis_client(f"redis://127.0.0.1:{free_port()}/0", timeout=1)  # nothing listens there
-    limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, "x:"), retry_interval=60)
+    limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, "x:", timeout=1), retry_interval=60)
     try:
         results = await asyncio.gather(*(limiter.admit(["k"], LIMITS, COSTS) for _ in range(10)))
         assert all(result.admitted and used is limiter.memory for result, used in results)
@@ -135,7 +154,9 @@ async def test_redis_stopping_and_coming_back(tmp_path: Path, caplog: pytest.Log
             back.set()
 
     client = redis_client(f"redis://127.0.0.1:{port}/0", timeout=1)
-    limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, "t:"), retry_interval=0.05, on_status=on_status)
+    limiter = FailoverLimiter(
+        MemoryBackend(), RedisBackend(client, "t:", timeout=1), retry_interval=0.05, on_status=on_status
+    )
     caplog.set_level(logging.WARNING, logger="aqueduct.core.governance.limits")
     try:
         with redis_server(tmp_path / "first", port=port):

