@@ -56,9 +56,9 @@ class ScriptCalls:
 
     async def run(self, script: AsyncScript, keys: list[str], args: list[int]) -> Any:
         if self._busy:
-            call = _Call(script, keys, args, asyncio.get_running_loop().create_future())
-            self._queue.append(call)
-            return await call.future
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._queue.append(_Call(script, keys, args, future))
+            return await future
         self._busy = True
         try:
             [reply] = await self._round_trip([_Call(script, keys, args)])
@@ -95,7 +95,7 @@ class ScriptCalls:
                 if not conn.is_connected:
                     # connect() as the pool does: a Sentinel-managed connection asks for the master there
                     # (sending on an unconnected one would go to its default address instead).
-                    await conn.connect()
+                    await conn.connect()  # type: ignore[no-untyped-call]
                 await conn.send_packed_command(packed, check_health=False)
                 for _ in calls:
                     try:
