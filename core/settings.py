@@ -168,8 +168,12 @@ class Settings(BaseModel):
     log_level: str = "info"
     log_json: bool = False
 
-    # The LiteLLM sections found in the file (and ignored), for log_ignored_settings.
+    # The LiteLLM sections found in the file (and ignored); set by load_settings.
     _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def ignored_litellm_settings(self) -> tuple[str, ...]:
+        return self._ignored
 
     @field_validator("model_list", mode="before")
     @classmethod
@@ -186,7 +190,7 @@ class Settings(BaseModel):
 
 def log_ignored_settings(settings: Settings) -> None:
     """Once at startup, after logging is set up: the LiteLLM sections the file had and Aqueduct ignores."""
-    for key in settings._ignored:
+    for key in settings.ignored_litellm_settings:
         log.info("ignored LiteLLM setting %s (Aqueduct does not use it)", key)
 
 
@@ -251,7 +255,7 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"config: {loc}: {first['msg']}") from exc
+        raise ConfigError(f"config: {loc}: {first['msg'].removeprefix('Value error, ')}") from exc
     settings._ignored = ignored
     validate_models(settings.model_list)
     return settings

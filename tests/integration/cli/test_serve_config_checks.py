@@ -28,8 +28,8 @@ def serve(tmp_path: Path, config: dict[str, object]) -> subprocess.CompletedProc
     ("config", "message"),
     [
         ({"redis_ulr": "redis://127.0.0.1:6379/0"}, "config: unknown setting 'redis_ulr'; did you mean 'redis_url'?"),
-        ({"redis_url": "redis://127.0.0.1:6379/zero"}, "config: redis_url: Value error, the database in a Redis URL"),
-        ({"redis_url": "memcached://127.0.0.1"}, "config: redis_url: Value error, unsupported Redis URL scheme"),
+        ({"redis_url": "redis://127.0.0.1:6379/zero"}, "config: redis_url: the database in a Redis URL"),
+        ({"redis_url": "memcached://127.0.0.1"}, "config: redis_url: unsupported Redis URL scheme"),
     ],
 )
 def test_bad_config_exits_2_with_the_message(tmp_path: Path, config: dict[str, object], message: str) -> None:
