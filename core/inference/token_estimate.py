@@ -2,15 +2,16 @@
 
 1. The rate-limit reservation (admission, before the upstream is called): about four characters per token,
    `estimate_*` with the default counter. It runs on every request, and tiktoken costs too much there:
-   measured on this project's 2-CPU machines, encoding a 16,000-character prompt (~4,200 tokens) took
-   2.5-9 ms of CPU with o200k_base or cl100k_base (0.02-0.04 ms for a 78-character one), against
-   ~0.6 ms for a whole chat request; chars/4 costs nanoseconds. The reservation is corrected when the
-   request settles, so its precision matters little.
+   measured on this project's 2-CPU machine (process CPU time, median of 5 runs), encoding a 16,000-character
+   prompt (~4,200 tokens) takes 1.5 ms with o200k_base and 1.8 ms with cl100k_base (3-5 us for a 78-character
+   one), against 0.6-0.9 ms of CPU for a whole chat request; chars/4 takes 0.2 us whatever the length. A
+   long prompt would triple the request's cost, for a count that settlement corrects anyway.
 2. The usage recorded (and returned, flagged `estimated`) when an upstream sends none (llama.cpp's server in
    streams, some vLLM set-ups): `token_counter(upstream model)` gives tiktoken's exact count for OpenAI-family
    models - o200k_base for gpt-4o, gpt-4.1, gpt-5 and the o-series, cl100k_base for gpt-4, gpt-3.5 and the
    embedding models (tiktoken's own model table) - and chars/4 only for other model families. This path is
-   rare and runs in a worker thread (core.inference.pipeline), so the cost above never blocks the event loop.
+   rare and runs in a worker thread (core.inference.pipeline, stream_usage), so neither the cost above nor
+   building an encoding the first time (about a second, ~50 MB) blocks the event loop.
    The BPE files are never downloaded (core.inference.tiktoken_offline).
 
 Chars/4 holds for English prose; code and CJK text can be off by 2x, which is why recorded usage uses
