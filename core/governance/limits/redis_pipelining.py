@@ -119,8 +119,12 @@ class ScriptCalls:
     async def _drain(self) -> None:
         try:
             while self._queue:
-                batch, self._queue = self._queue, []
-                await self._send_batch(batch)
+                # A caller that gave up while queued is not sent: an admission nobody waits for would
+                # reserve room that no request uses.
+                batch = [call for call in self._queue if call.future is not None and not call.future.done()]
+                self._queue = []
+                if batch:
+                    await self._send_batch(batch)
         finally:
             self._busy = False
 

@@ -118,6 +118,27 @@ async def test_concurrent_calls_each_get_their_own_reply(shared_redis: tuple[Red
     assert state.used[1:3] == (18, 5)
 
 
+async def test_callers_that_give_up_never_get_or_shift_anyone_elses_reply(shared_redis: tuple[Redis, str]) -> None:
+    client, prefix = shared_redis
+    backend = RedisBackend(client, prefix, timeout=5)
+    request_backend(backend)
+    unlimited: list[Amounts] = [(NONE, NONE, NONE, NONE)]
+    tasks = [asyncio.create_task(backend.admit([f"k{i}"], unlimited, [(U, i + 1, 0, 0)])) for i in range(60)]
+    await asyncio.sleep(0)  # let them start: the first is on the wire, the others queued
+    for task in tasks[::3]:
+        task.cancel()  # including the one on the wire: its connection is dropped, the rest go on
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for i, result in enumerate(results):
+        if i % 3:
+            assert not isinstance(result, BaseException), result
+            assert result.states[0].used[1] == i + 1  # its own key, its own reply
+    states = await backend.usage([f"k{i}" for i in range(60) if i % 3])
+    assert [s.used[1] for s in states] == [i + 1 for i in range(60) if i % 3]
+    # Those that gave up while queued were never sent (the first was already on the wire: it may have run).
+    assert [s.used[1] for s in await backend.usage([f"k{i}" for i in range(3, 60, 3)])] == [0] * 19
+    assert (await backend.admit(["after"], unlimited, [(U, 5, 0, 0)])).states[0].used[1] == 5
+
+
 async def test_a_forgotten_script_is_loaded_again_alone_and_in_a_pipeline(shared_redis: tuple[Redis, str]) -> None:
     client, prefix = shared_redis
     backend = RedisBackend(client, prefix, timeout=5)
