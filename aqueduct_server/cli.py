@@ -74,7 +74,7 @@ def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
     from aqueduct_server.logging_setup import configure_logging
     from core.bootstrap import embedded_default_models
     from core.routing import validate_router_settings
-    from core.settings import ConfigError, load_settings
+    from core.settings import ConfigError, load_settings, log_ignored_settings
 
     try:
         settings = load_settings(args.config, **overrides)
@@ -85,6 +85,7 @@ def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
         print(f"aqueduct: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    log_ignored_settings(settings)
     return settings
 
 

@@ -5,12 +5,18 @@ router_config.yaml files load unchanged. Every knob has a documented default her
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from core.redis_connection import parse_redis_url
+
+log = logging.getLogger("aqueduct.core.settings")
 
 ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_generation"]
 
@@ -18,6 +24,22 @@ ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_ge
 OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"})
 KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock"}
 DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1"}
+
+# Top-level sections of a LiteLLM proxy config.yaml that Aqueduct accepts so the file loads unchanged, and
+# ignores (each named once in the log at startup). Any other unknown top-level key is an error.
+IGNORED_LITELLM_SETTINGS = frozenset(
+    {
+        "litellm_settings",
+        "general_settings",
+        "environment_variables",
+        "callback_settings",
+        "credential_list",
+        "guardrails",
+        "mcp_servers",
+        "search_tools",
+        "vector_store_registry",
+    }
+)
 
 
 class ConfigError(Exception):
@@ -66,9 +88,10 @@ class ModelDeployment(BaseModel):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     database_url: str = "sqlite:///var/aqueduct.db"
+    # redis://, rediss://, unix:// or redis+sentinel:// (core.redis_connection lists the forms).
     redis_url: str | None = None
     data_dir: str = "var"
     admin_token: str | None = None
@@ -85,6 +108,8 @@ class Settings(BaseModel):
     # or regenerated token keeps working on other replicas.
     token_cache_ttl_seconds: float = 3.0
     negative_token_cache_ttl_seconds: float = 1.0
+    # Bound on cached token hashes (positive and negative maps each): ~1 KB per entry.
+    token_cache_max_entries: int = Field(default=10_000, ge=1)
     max_tokens_per_user: int = 10
 
     # Upstream defaults when a deployment does not say.
@@ -144,12 +169,42 @@ class Settings(BaseModel):
 
     log_level: str = "info"
     log_json: bool = False
-    log_prompts: bool = False
+
+    # The LiteLLM sections found in the file (and ignored); set by load_settings.
+    _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def ignored_litellm_settings(self) -> tuple[str, ...]:
+        return self._ignored
 
     @field_validator("model_list", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_usable(cls, value: str | None) -> str | None:
+        if value:
+            parse_redis_url(value)  # ValueError with the reason, without connecting
+        return value
+
+
+def log_ignored_settings(settings: Settings) -> None:
+    """Once at startup, after logging is set up: the LiteLLM sections the file had and Aqueduct ignores."""
+    for key in settings.ignored_litellm_settings:
+        log.info("ignored LiteLLM setting %s (Aqueduct does not use it)", key)
+
+
+def _check_keys(raw: dict[str, Any]) -> None:
+    """An unknown top-level key is an error naming the closest known one (a typo must not pass silently)."""
+    known = set(Settings.model_fields)
+    for key in raw:
+        if key in known or key in IGNORED_LITELLM_SETTINGS:
+            continue
+        close = difflib.get_close_matches(str(key), sorted(known | IGNORED_LITELLM_SETTINGS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"config: unknown setting {key!r}{hint}")
 
 
 def _resolve_env_refs(value: Any, where: str) -> Any:
@@ -189,6 +244,9 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         raw = loaded or {}
+    _check_keys(raw)
+    ignored = tuple(key for key in raw if key in IGNORED_LITELLM_SETTINGS)
+    raw = {k: v for k, v in raw.items() if k not in IGNORED_LITELLM_SETTINGS}
     raw = _resolve_env_refs(raw, "config")
     for env, key in _ENV_OVERRIDES.items():
         if os.environ.get(env):
@@ -199,7 +257,8 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"config: {loc}: {first['msg']}") from exc
+        raise ConfigError(f"config: {loc}: {first['msg'].removeprefix('Value error, ')}") from exc
+    settings._ignored = ignored
     validate_models(settings.model_list)
     return settings
 

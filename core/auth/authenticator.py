@@ -17,10 +17,6 @@ from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamRow, User
 from core.errors import InvalidToken, MissingCredentials, TokenExpired
 from core.settings import Settings
 
-# Bound on cached token hashes (positive and negative maps each), unless settings.token_cache_max_entries says
-# otherwise: ~1 KB per entry, so the default costs at most ~20 MB.
-DEFAULT_TOKEN_CACHE_MAX_ENTRIES = 10_000
-
 _BEARER = "bearer"
 
 
@@ -59,9 +55,7 @@ class Authenticator:
         self._engine = _engine(engine_or_sessionmaker)
         self._clock = clock or SystemClock()
         self._admin_hash = hash_secret(admin_token).encode() if admin_token else None
-        max_entries = max_cache_entries or int(
-            getattr(settings, "token_cache_max_entries", DEFAULT_TOKEN_CACHE_MAX_ENTRIES)
-        )
+        max_entries = max_cache_entries or settings.token_cache_max_entries
         self.cache = TokenCache(
             self.lookup,
             ttl=settings.token_cache_ttl_seconds,

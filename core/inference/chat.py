@@ -27,7 +27,7 @@ CHAT: TextEndpoint[chat_pb2.ChatCompletionParams, chat_pb2.ChatCompletion, chat_
     params_to_json=chat_params_to_json,
     result_from_json=chat_completion_from_json,
     chunk_from_json=chat_chunk_from_json,
-    estimate_input=lambda body: estimate_chat_input_tokens(body.get("messages")),
+    estimate_input=lambda body, count: estimate_chat_input_tokens(body.get("messages"), count),
     result_text=lambda response: _choices_text(response, "message"),
     chunk_text=lambda event: _choices_text(event, "delta"),
     call=lambda provider, body, rid: provider.chat_completion(body, request_id=rid),

@@ -29,7 +29,7 @@ COMPLETION: TextEndpoint[completion_pb2.CompletionParams, completion_pb2.Complet
         params_to_json=completion_params_to_json,
         result_from_json=completion_from_json,
         chunk_from_json=completion_from_json,
-        estimate_input=lambda body: estimate_prompt_tokens(body.get("prompt")),
+        estimate_input=lambda body, count: estimate_prompt_tokens(body.get("prompt"), count),
         result_text=_choices_text,
         chunk_text=_choices_text,
         call=lambda provider, body, rid: provider.completion(body, request_id=rid),

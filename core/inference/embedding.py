@@ -33,8 +33,12 @@ class EmbeddingInference:
                 on_served=on_served,
                 estimated_input_tokens=estimate_prompt_tokens(body.get("input")),
             ) as response:
-                tokens_in, _, estimated = ensure_usage(
-                    response, lambda: estimate_prompt_tokens(body.get("input")), lambda: 0, with_output=False
+                tokens_in, _, estimated = await ensure_usage(
+                    response,
+                    meter.deployment,
+                    lambda count: estimate_prompt_tokens(body.get("input"), count),
+                    lambda count: 0,
+                    with_output=False,
                 )
                 result = decode_upstream(embedding_list_from_json, response)
                 if estimated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from core.errors import InvalidRequest
 from core.governance.limits.hooks import InferenceGovernance
 from core.inference.caller import Caller
 from core.inference.outcome import outcome_of
+from core.inference.token_estimate import TokenCounter, token_counter
 from core.inference.usage_meter import UsageMeter
 from core.providers.base import JSONObject, Provider, ProviderLookup
 from core.providers.upstream_errors import malformed
@@ -174,20 +176,27 @@ def decode_upstream(decode: Callable[[JSONObject], T], data: JSONObject) -> T:
         raise malformed(f"response{where}") from None
 
 
-def ensure_usage(
+async def ensure_usage(
     response: JSONObject,
-    estimate_input: Callable[[], int],
-    estimate_output: Callable[[], int],
+    model: str | None,
+    estimate_input: Callable[[TokenCounter], int],
+    estimate_output: Callable[[TokenCounter], int],
     *,
     with_output: bool = True,
 ) -> tuple[int, int, bool]:
     """(input, output, estimated). Writes an estimated usage object into `response` when the upstream sent
-    none, so the client always gets usage."""
+    none, so the client always gets usage; the estimate counts with `model`'s tokenizer
+    (core.inference.token_estimate), in a worker thread: tiktoken on a long text takes milliseconds, and
+    building an encoding the first time about a second."""
     usage = response.get("usage")
     if isinstance(usage, dict):
         return _count(usage, "prompt_tokens"), _count(usage, "completion_tokens"), False
-    prompt = estimate_input()
-    completion = estimate_output() if with_output else 0
+
+    def estimate() -> tuple[int, int]:
+        count = token_counter(model)
+        return estimate_input(count), estimate_output(count) if with_output else 0
+
+    prompt, completion = await asyncio.to_thread(estimate)
     estimated: JSONObject = {"prompt_tokens": prompt, "total_tokens": prompt + completion}
     if with_output:
         estimated["completion_tokens"] = completion

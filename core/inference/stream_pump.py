@@ -68,6 +68,7 @@ class StreamPump(Generic[ChunkT]):
                             batch = []
                     if batch:
                         await self._emit(batch)
+            await self._usage.count_tokens()
             await self._add_estimated_usage()
         finally:
             # Counted before any await below, so a second cancellation cannot lose them.

@@ -20,7 +20,7 @@ from core.inference.pipeline import (
 )
 from core.inference.stream_pump import StreamPump
 from core.inference.stream_usage import StreamUsage
-from core.inference.token_estimate import estimate_text_tokens
+from core.inference.token_estimate import TokenCounter, estimate_text_tokens
 from core.providers.base import JSONObject, Provider, UpstreamStream
 
 
@@ -55,7 +55,8 @@ class TextEndpoint(Generic[ParamsT, ResultT, ChunkT]):
     params_to_json: Callable[[ParamsT], JSONObject]
     result_from_json: Callable[[JSONObject], ResultT]
     chunk_from_json: Callable[[JSONObject], ChunkT]
-    estimate_input: Callable[[JSONObject], int]  # the upstream body -> estimated input tokens
+    # (the upstream body, a token counter) -> estimated input tokens
+    estimate_input: Callable[[JSONObject, TokenCounter], int]
     result_text: Callable[[JSONObject], str]  # a whole response -> its output text
     chunk_text: Callable[[JSONObject], str]  # one stream event -> its output text
     call: Callable[[Provider, JSONObject, str], Awaitable[JSONObject]]  # (provider, body, request id)
@@ -73,7 +74,8 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
             group = self._deps.resolve(params.model, ep.name, meter)
             body = upstream_body(ep.params_to_json, params)
             rid = caller.request_id
-            input_estimate = ep.estimate_input(body)
+            # The reservation counts chars/4; a missing usage is counted with the tokenizer (token_estimate).
+            input_estimate = ep.estimate_input(body, estimate_text_tokens)
             async with self._deps.routed(
                 group,
                 ep.name,
@@ -83,10 +85,11 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
                 on_served=on_served,
                 estimated_input_tokens=input_estimate,
             ) as response:
-                tokens_in, tokens_out, estimated = ensure_usage(
+                tokens_in, tokens_out, estimated = await ensure_usage(
                     response,
-                    lambda: input_estimate,
-                    lambda: estimate_text_tokens(ep.result_text(response)),
+                    meter.deployment,
+                    lambda count: ep.estimate_input(body, count),
+                    lambda count: count(ep.result_text(response)),
                 )
                 result = decode_upstream(ep.result_from_json, response)
                 if estimated:
@@ -110,11 +113,13 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
             group = self._deps.resolve(params.model, ep.name, meter)
             body = upstream_body(ep.params_to_json, params)
             ask_for_stream_usage(body)
-            input_estimate = ep.estimate_input(body)
+            input_estimate = ep.estimate_input(body, estimate_text_tokens)
             usage = StreamUsage(
                 client_wants_usage=params.HasField("stream_options") and params.stream_options.include_usage,
                 input_estimate=input_estimate,
                 output_text=ep.chunk_text,
+                count_input=lambda count: ep.estimate_input(body, count),
+                model=lambda: meter.deployment,
             )
             pump = StreamPump(
                 usage=usage,

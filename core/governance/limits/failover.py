@@ -57,9 +57,6 @@ class FailoverLimiter:
             return {"rate_limit_backend": "redis", "redis": "ok"}
         return {"rate_limit_backend": "in-process (fallback)", "redis": "unreachable"}
 
-    def active(self) -> LimiterBackend:
-        return self.redis if self.redis is not None and self._redis_up else self.memory
-
     async def admit(
         self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]
     ) -> tuple[AdmitResult, LimiterBackend]:
@@ -87,6 +84,16 @@ class FailoverLimiter:
             except REDIS_FAILURES as exc:
                 self._went_down(exc)
         return await self.memory.usage(keys)
+
+    async def check_redis(self) -> None:
+        """Pings Redis (at startup): when it does not answer, serving starts on the fallback and the probe
+        waits for it, since serving with per-replica limits beats refusing to start."""
+        if self.redis is None:
+            return
+        try:
+            await self.redis.ping()
+        except REDIS_FAILURES as exc:
+            self._went_down(exc)
 
     def _went_down(self, exc: BaseException) -> None:
         if not self._redis_up:
@@ -129,3 +136,5 @@ class FailoverLimiter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe
             self._probe = None
+        if self.redis is not None:
+            await self.redis.aclose()

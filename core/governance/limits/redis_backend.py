@@ -8,13 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
-from redis.exceptions import ResponseError
 
 from core.governance.limits import redis_scripts
 from core.governance.limits.backend import AdmitResult, Amounts, KeyState, Rejection
 from core.governance.limits.model import SLOT_MS, WINDOW_SLOTS
-from core.governance.limits.redis_wire import RedisWire
+from core.governance.limits.redis_pipelining import ScriptCalls
 
 _STATE_WIDTH = 5  # r, i, o, t, hi per key
 
@@ -30,32 +28,20 @@ def _states(values: Sequence[Any], offset: int, count: int, now_ms: int) -> tupl
 
 
 class RedisBackend:
-    """`prefix` is prepended to every key (deployments and tests sharing one Redis keep apart);
-    `now_ms` overrides Redis's clock (tests only)."""
+    """`prefix` is prepended to every key (deployments and tests sharing one Redis keep apart); `timeout`
+    bounds each admission and settlement round trip; `now_ms` overrides Redis's clock (tests only)."""
 
     name = "redis"
 
-    def __init__(self, client: Redis, prefix: str, *, now_ms: Any = None, wire: RedisWire | None = None) -> None:
+    def __init__(self, client: Redis, prefix: str, *, timeout: float, now_ms: Any = None) -> None:
         self._client = client
         self._prefix = prefix
         self._now_ms = now_ms
-        # The request path's calls (admit, settle) go over `wire` when given (core.governance.limits.redis_wire), else
-        # through redis-py like the rest.
-        self._wire = wire
+        # The request path's calls (admit, settle): a dedicated connection, overlapping calls batched.
+        self._calls = ScriptCalls(client, timeout=timeout)
         self._admit = client.register_script(redis_scripts.ADMIT)
         self._settle = client.register_script(redis_scripts.SETTLE)
         self._usage = client.register_script(redis_scripts.USAGE)
-
-    async def _run(self, script: AsyncScript, keys: list[str], args: list[int]) -> Any:
-        if self._wire is None:
-            return await script(keys=keys, args=args)
-        try:
-            return await self._wire.execute("EVALSHA", script.sha, len(keys), *keys, *args)
-        except ResponseError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            # A restarted or flushed Redis forgot the script: send it whole (EVAL caches it again).
-            return await self._wire.execute("EVAL", script.script, len(keys), *keys, *args)
 
     def _keys(self, keys: Sequence[str]) -> list[str]:
         return [self._prefix + key for key in keys]
@@ -69,7 +55,7 @@ class RedisBackend:
         for limit, cost in zip(limits, costs, strict=True):
             args.extend(limit)
             args.extend(cost)
-        values = await self._run(self._admit, self._keys(keys), args)
+        values = await self._calls.run(self._admit, self._keys(keys), args)
         admitted, slot, now_ms, fail_index, fail_dim, too_large, retry_ms = (int(v) for v in values[:7])
         rejection = None
         if not admitted:
@@ -77,7 +63,7 @@ class RedisBackend:
         return AdmitResult(slot, _states(values, 7, len(keys), now_ms), rejection)
 
     async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
-        await self._run(self._settle, self._keys(keys), [*self._head(), slot, input_delta, output_tokens])
+        await self._calls.run(self._settle, self._keys(keys), [*self._head(), slot, input_delta, output_tokens])
 
     async def usage(self, keys: Sequence[str]) -> list[KeyState]:
         if not keys:
@@ -92,5 +78,8 @@ class RedisBackend:
         """Drops every pooled connection: after an outage they are dead sockets, and each would fail one
         request before the pool noticed."""
         await self._client.connection_pool.disconnect()
-        if self._wire is not None:
-            self._wire.close()
+        await self._calls.reset()
+
+    async def aclose(self) -> None:
+        """Waits for calls still on the wire; the client itself belongs to whoever made it."""
+        await self._calls.aclose()

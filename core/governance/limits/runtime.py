@@ -21,9 +21,9 @@ from core.governance.limits.hooks import InferenceGovernance
 from core.governance.limits.memory_backend import MemoryBackend
 from core.governance.limits.plan import model_limits_from_settings
 from core.governance.limits.redis_backend import RedisBackend
-from core.governance.limits.redis_wire import RedisWire
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.governance.limits.store import LimitTable, load_limit_table
+from core.redis_connection import redis_client
 from core.settings import Settings
 
 log = logging.getLogger("aqueduct.core.governance.limits")
@@ -49,7 +49,6 @@ class GovernanceRuntime:
     limits_admin: LimitsAdmin
     exclusions_admin: ExclusionsAdmin
     redis: Redis | None
-    redis_wire: RedisWire | None = None
 
     @property
     def inference(self) -> InferenceGovernance:
@@ -63,34 +62,24 @@ class GovernanceRuntime:
         await self.limiter.aclose()
         if self.redis is not None:
             await self.redis.aclose()
-        if self.redis_wire is not None:
-            self.redis_wire.close()
 
 
 async def start_governance(
     engine: AsyncEngine, settings: Settings, *, on_redis_status: Callable[[bool], None] | None = None
 ) -> GovernanceRuntime:
     """Loads limits and exclusions (a database failure here fails startup) and connects the limiter."""
-    redis_client: Redis | None = None
+    client: Redis | None = None
     redis_backend: RedisBackend | None = None
-    wire: RedisWire | None = None
     if settings.redis_url:
-        redis_client = Redis.from_url(
-            settings.redis_url,
-            socket_timeout=settings.redis_socket_timeout_seconds,
-            socket_connect_timeout=settings.redis_socket_timeout_seconds,
+        # The URL was checked when the settings were loaded (core.settings), so this does not raise.
+        client = redis_client(settings.redis_url, timeout=settings.redis_socket_timeout_seconds)
+        redis_backend = RedisBackend(
+            client, settings.rate_limit_redis_prefix, timeout=settings.redis_socket_timeout_seconds
         )
-        wire = RedisWire(settings.redis_url, timeout=settings.redis_socket_timeout_seconds)
-        redis_backend = RedisBackend(redis_client, settings.rate_limit_redis_prefix, wire=wire)
     limiter = FailoverLimiter(
         MemoryBackend(), redis_backend, retry_interval=settings.redis_retry_interval_seconds, on_status=on_redis_status
     )
-    if redis_backend is not None:
-        try:
-            await redis_backend.ping()
-        except Exception as exc:
-            # Serving with the fallback beats refusing to start; the probe reconnects later.
-            limiter._went_down(exc)
+    await limiter.check_redis()
     ttl = settings.governance_cache_ttl_seconds
     limits: RefreshingSnapshot[LimitTable] = RefreshingSnapshot(
         "rate limits", lambda: load_limit_table(engine), LimitTable(), ttl=ttl
@@ -118,6 +107,5 @@ async def start_governance(
         exclusions=policy,
         limits_admin=LimitsAdmin(engine, limits, limiter),
         exclusions_admin=ExclusionsAdmin(engine, policy),
-        redis=redis_client,
-        redis_wire=wire,
+        redis=client,
     )

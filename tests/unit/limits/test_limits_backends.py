@@ -1,5 +1,6 @@
-"""Both backends (in-process and Redis) behave alike: a sliding 60-second window at 1-second resolution,
-atomic all-or-nothing admission over several keys, retry-after, settlement, too-large requests."""
+"""What every backend does (here the in-process one; tests/integration/governance/test_governance_redis_backend.py
+runs these tests on Redis): a sliding 60-second window at 1-second resolution, atomic all-or-nothing admission
+over several keys, retry-after, settlement, too-large requests."""
 
 from __future__ import annotations
 

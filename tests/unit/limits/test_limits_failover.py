@@ -8,14 +8,12 @@ import logging
 from collections.abc import Sequence
 
 import pytest
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.governance.limits.backend import AdmitResult, Amounts, KeyState
 from core.governance.limits.failover import FailoverLimiter
 from core.governance.limits.memory_backend import MemoryBackend
 from core.governance.limits.model import NONE, REQUEST_UNITS
-from core.governance.limits.redis_backend import RedisBackend
 
 LIMITS = [(2 * REQUEST_UNITS, NONE, NONE, NONE)]
 COSTS = [(REQUEST_UNITS, 0, 0, 0)]
@@ -55,6 +53,9 @@ class FlakyRedis:
 
     async def reset(self) -> None:
         self.resets += 1
+
+    async def aclose(self) -> None:
+        pass
 
 
 async def test_falls_back_reports_it_and_returns(caplog: pytest.LogCaptureFixture) -> None:
@@ -97,17 +98,18 @@ async def test_settlement_lost_to_an_outage_is_not_an_error() -> None:
     await limiter.aclose()
 
 
-async def test_an_unreachable_real_redis_falls_back() -> None:
-    # Port 1 on loopback refuses connections at once.
-    client = Redis.from_url("redis://127.0.0.1:1/0", socket_timeout=0.2, socket_connect_timeout=0.2)
-    limiter = FailoverLimiter(MemoryBackend(), RedisBackend(client, "x:"), retry_interval=10)
+async def test_redis_down_at_startup_starts_on_the_fallback() -> None:
+    redis = FlakyRedis()
+    redis.down = True
+    statuses: list[bool] = []
+    limiter = FailoverLimiter(MemoryBackend(), redis, retry_interval=60, on_status=statuses.append)  # type: ignore[arg-type]
     try:
-        result, used = await limiter.admit(["k"], LIMITS, COSTS)
-        assert result.admitted and used is limiter.memory
-        assert not limiter.redis_up
+        await limiter.check_redis()
+        assert not limiter.redis_up and statuses == [False]
+        _, used = await limiter.admit(["k"], LIMITS, COSTS)
+        assert used is limiter.memory
     finally:
         await limiter.aclose()
-        await client.aclose()
 
 
 def test_status_without_redis() -> None:
