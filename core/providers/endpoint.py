@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Final
 
-from aiohttp import BasicAuth
+from aiohttp import encode_basic_auth
 from yarl import URL
 
 from core.providers.tls import ssl_for
@@ -32,7 +32,7 @@ class Endpoint:
     origin: str  # scheme://host:port, safe to log
     authorization: str | None  # "Basic ..." from credentials in api_base
     proxy: URL | None
-    proxy_auth: BasicAuth | None
+    proxy_headers: dict[str, str] | None  # Proxy-Authorization from credentials in the proxy URL
     ssl: ssl.SSLContext | bool
 
     def url(self, path: str) -> URL:
@@ -57,9 +57,9 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
                 f"{where}: api_base carries a user name and password and api_key is set as well; both would be "
                 "sent in the Authorization header, so keep only one"
             )
-        authorization = BasicAuth(url.user or "", url.password or "").encode()
+        authorization = encode_basic_auth(url.user or "", url.password or "")
         url = url.with_user(None)
-    proxy, proxy_auth = _env_proxy(url)
+    proxy, proxy_headers = _env_proxy(url)
     params = deployment.config.litellm_params
     tls = ssl_for(params, where) if url.scheme == "https" else True
     return Endpoint(
@@ -67,12 +67,12 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
         origin=f"{url.scheme}://{url.host}:{url.port}",
         authorization=authorization,
         proxy=proxy,
-        proxy_auth=proxy_auth,
+        proxy_headers=proxy_headers,
         ssl=tls,
     )
 
 
-def _env_proxy(url: URL) -> tuple[URL | None, BasicAuth | None]:
+def _env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
     """The proxy for `url` from HTTP(S)_PROXY unless NO_PROXY exempts its host."""
     host = url.host or ""
     if urllib.request.proxy_bypass(host):
@@ -83,5 +83,6 @@ def _env_proxy(url: URL) -> tuple[URL | None, BasicAuth | None]:
     proxy = URL(raw if "://" in raw else f"http://{raw}")
     if proxy.scheme not in _PROXY_SCHEMES:
         raise ConfigError(f"the {url.scheme} proxy from the environment must be an http:// URL, not {proxy.scheme}://")
-    auth = BasicAuth(proxy.user or "", proxy.password or "") if proxy.user is not None else None
-    return proxy.with_user(None), auth
+    if proxy.user is None:
+        return proxy, None
+    return proxy.with_user(None), {"proxy-authorization": encode_basic_auth(proxy.user, proxy.password or "")}

@@ -18,6 +18,7 @@ from core.providers.upstream_errors import (
     error_from_status,
     error_from_transport,
     malformed,
+    nothing_was_sent,
     redirect_error,
 )
 from core.request_context import REQUEST_ID
@@ -92,18 +93,27 @@ class OpenAICompatibleProvider:
     async def _send(
         self, path: str, payload: bytes, headers: tuple[tuple[str, str], ...], bounds: aiohttp.ClientTimeout
     ) -> aiohttp.ClientResponse:
-        """POSTs and returns once the response head arrived (interim 1xx heads are skipped by aiohttp)."""
+        """POSTs and returns once the response head arrived (aiohttp skips interim 1xx heads). Sent a second
+        time, on a fresh connection, only when not a byte of the first went out (nothing_was_sent)."""
         endpoint = self._endpoint
-        return await self._session.get().post(
-            self._urls[path],
-            data=payload,
-            headers=headers,
-            timeout=bounds,
-            allow_redirects=False,
-            ssl=endpoint.ssl,
-            proxy=endpoint.proxy,
-            proxy_auth=endpoint.proxy_auth,
-        )
+        session = self._session.get()
+        url = self._urls[path]
+        for attempt in (1, 2):
+            try:
+                return await session.post(
+                    url,
+                    data=payload,
+                    headers=headers,
+                    timeout=bounds,
+                    allow_redirects=False,
+                    ssl=endpoint.ssl,
+                    proxy=endpoint.proxy,
+                    proxy_headers=endpoint.proxy_headers,
+                )
+            except aiohttp.ClientOSError as exc:
+                if attempt == 2 or not nothing_was_sent(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     async def _post_json(self, path: str, body: JSONObject, request_id: str) -> JSONObject:
         payload = self._payload(body)

@@ -19,6 +19,8 @@ log = logging.getLogger("aqueduct.core.providers")
 # What a failed upstream call can raise besides domain errors: aiohttp's errors (ClientError), socket errors
 # and timeouts (aiohttp's own timeouts are TimeoutError subclasses).
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+# aiohttp's text for a write refused before anything was written (aiohttp/http_writer.py).
+_CLOSING_TRANSPORT = "Cannot write to closing transport"
 
 # Status for an upstream that answered with something that is not the protocol (bad JSON, bad SSE).
 BAD_GATEWAY = 502
@@ -109,6 +111,16 @@ def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
 
 
+def nothing_was_sent(exc: BaseException) -> bool:
+    """True when aiohttp refused to write the request because its pooled connection was already closing (the
+    upstream dropped an idle keep-alive connection just as it was picked). aiohttp writes a request's head and
+    a bytes body in one write and checks the transport first, so no byte of the request left: sending it again
+    on a fresh connection cannot make the upstream process it twice. Any other failure may come after bytes
+    went out, and is never retried here."""
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionResetError) and str(cause) == _CLOSING_TRANSPORT
+
+
 def redirect_error(status: int, location: str | None, secrets: tuple[str | None, ...]) -> UpstreamError:
     """A 3xx (or another status that is neither success nor error): redirects are never followed, since a POST
     must not be re-sent elsewhere on the upstream's say. A 502 that names where the upstream pointed, so the
@@ -125,7 +137,7 @@ def redirect_error(status: int, location: str | None, secrets: tuple[str | None,
         )
     else:
         message = f"The upstream answered HTTP {status}, which is neither a result nor an error."
-    return UpstreamError(scrub(message, secrets), upstream_status=BAD_GATEWAY, upstream_type="upstream_error")
+    return UpstreamError(scrub(message, secrets), upstream_status=BAD_GATEWAY)
 
 
 def error_from_transport(exc: BaseException, model: str, deployment: str, origin: str) -> AqueductError:
