@@ -32,7 +32,9 @@ class Endpoint:
     origin: str  # scheme://host:port, safe to log
     authorization: str | None  # "Basic ..." from credentials in api_base
     proxy: URL | None
-    proxy_headers: dict[str, str] | None  # Proxy-Authorization from credentials in the proxy URL
+    # Proxy-Authorization from credentials in the proxy URL: sent with the CONNECT of an https:// upstream,
+    # or as a header of each request to an http:// one (which the proxy receives in full).
+    proxy_authorization: str | None
     ssl: ssl.SSLContext | bool
 
     def url(self, path: str) -> URL:
@@ -59,7 +61,7 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
             )
         authorization = encode_basic_auth(url.user or "", url.password or "")
         url = url.with_user(None)
-    proxy, proxy_headers = _env_proxy(url)
+    proxy, proxy_authorization = _env_proxy(url)
     params = deployment.config.litellm_params
     tls = ssl_for(params, where) if url.scheme == "https" else True
     return Endpoint(
@@ -67,12 +69,12 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
         origin=f"{url.scheme}://{url.host}:{url.port}",
         authorization=authorization,
         proxy=proxy,
-        proxy_headers=proxy_headers,
+        proxy_authorization=proxy_authorization,
         ssl=tls,
     )
 
 
-def _env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
+def _env_proxy(url: URL) -> tuple[URL | None, str | None]:
     """The proxy for `url` from HTTP(S)_PROXY unless NO_PROXY exempts its host."""
     host = url.host or ""
     if urllib.request.proxy_bypass(host):
@@ -85,4 +87,4 @@ def _env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
         raise ConfigError(f"the {url.scheme} proxy from the environment must be an http:// URL, not {proxy.scheme}://")
     if proxy.user is None:
         return proxy, None
-    return proxy.with_user(None), {"proxy-authorization": encode_basic_auth(proxy.user, proxy.password or "")}
+    return proxy.with_user(None), encode_basic_auth(proxy.user, proxy.password or "")

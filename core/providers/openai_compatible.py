@@ -28,7 +28,15 @@ _JSON: Final = "application/json"
 _EVENT_STREAM: Final = "text/event-stream"
 # Headers the operator's extra_headers may not set: the client frames and encodes the exchange itself.
 _RESERVED_HEADERS: Final = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "accept-encoding", "authorization"}
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+        "authorization",
+        "proxy-authorization",
+    }
 )
 
 
@@ -50,6 +58,11 @@ class OpenAICompatibleProvider:
         elif endpoint.authorization:
             headers["authorization"] = endpoint.authorization
         headers.pop(REQUEST_ID, None)  # always the request's own
+        self._proxy_headers = None
+        if endpoint.proxy_authorization and endpoint.base_url.scheme == "https":
+            self._proxy_headers = {"proxy-authorization": endpoint.proxy_authorization}
+        elif endpoint.proxy_authorization:
+            headers["proxy-authorization"] = endpoint.proxy_authorization
         self._json_headers = tuple(headers.items())
         self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
         self._deployment = deployment
@@ -108,7 +121,7 @@ class OpenAICompatibleProvider:
                     allow_redirects=False,
                     ssl=endpoint.ssl,
                     proxy=endpoint.proxy,
-                    proxy_headers=endpoint.proxy_headers,
+                    proxy_headers=self._proxy_headers,
                 )
             except aiohttp.ClientOSError as exc:
                 if attempt == 2 or not nothing_was_sent(exc):

@@ -69,6 +69,30 @@ def response(status: str, body: bytes = b"", *headers: str, length: bool = True)
 Handler = Callable[[Request, asyncio.StreamWriter], Awaitable[bool]]
 
 
+class _Connections:
+    """The open connections of a test server, so that leaving it closes them and lets their handlers end (in
+    Python 3.11 Server.close() leaves accepted connections open, and a handler cancelled at loop shutdown is
+    logged as an error)."""
+
+    def __init__(self) -> None:
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, *writers: asyncio.StreamWriter) -> None:
+        self.writers.update(writers)
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+
+    async def close(self, server: asyncio.Server) -> None:
+        server.close()
+        for writer in self.writers:
+            writer.close()
+        current = asyncio.current_task()
+        await asyncio.gather(*(t for t in self.tasks if t is not current), return_exceptions=True)
+        await server.wait_closed()
+
+
 @dataclass
 class RawUpstream:
     """Calls `handler(request, writer)` for each request received; the handler writes the answer and returns
@@ -81,6 +105,7 @@ class RawUpstream:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
     _server: asyncio.Server | None = None
+    _open: _Connections = field(default_factory=_Connections)
 
     def base_url(self, host: str = "127.0.0.1") -> str:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}/v1"
@@ -92,10 +117,10 @@ class RawUpstream:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        await self._open.close(self._server)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._open.add(writer)
         self.connections += 1
         try:
             while (request := await read_request(reader)) is not None:
@@ -125,6 +150,7 @@ class ForwardProxy:
     def __init__(self) -> None:
         self.seen: list[tuple[str, str | None]] = []
         self._server: asyncio.Server | None = None
+        self._open = _Connections()
 
     @property
     def url(self) -> str:
@@ -137,10 +163,10 @@ class ForwardProxy:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        await self._open.close(self._server)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._open.add(writer)
         request = await read_request(reader)
         if request is None:
             writer.close()
@@ -150,11 +176,13 @@ class ForwardProxy:
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            self._open.add(up_writer)
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:
             parts = urlsplit(target)
             assert parts.hostname is not None and parts.port is not None
             up_reader, up_writer = await asyncio.open_connection(parts.hostname, parts.port)
+            self._open.add(up_writer)
             headers = {k: v for k, v in request.headers.items() if not k.startswith("proxy-")}
             head = f"{method} {parts.path} {version}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             up_writer.write(head.encode("latin-1") + b"\r\n" + request.body)
