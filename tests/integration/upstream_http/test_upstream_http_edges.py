@@ -13,7 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from core.errors import UpstreamError, UpstreamUnavailable
-from core.settings import ConfigError
+from core.providers import ProviderPool
+from core.routing import ModelRegistry
+from core.settings import ConfigError, Settings
 from tests.integration.upstream_http.raw_upstream import (
     CHAT,
     CHAT_BODY,
@@ -240,3 +242,19 @@ async def test_an_idle_connection_the_upstream_closed_is_replaced_before_anythin
             await provider.aclose()
     assert [r.headers["x-request-id"] for r in upstream.requests] == ["first", "second"]
     assert upstream.connections == 2
+
+
+@pytest.mark.parametrize(("limit", "connections"), [(1, 1), (4, 2)])
+async def test_connections_per_upstream_are_bounded_by_configuration(limit: int, connections: int) -> None:
+    async with RawUpstream(answer_json) as upstream:
+        entry = {"model_name": "m", "litellm_params": {"model": "openai/raw", "api_base": upstream.base_url()}}
+        settings = Settings.model_validate({"model_list": [entry], "upstream_max_connections": limit})
+        registry = ModelRegistry.from_settings(settings)
+        pool = ProviderPool.build(registry.deployments, settings)
+        provider = pool.get(registry.deployments[0])
+        try:
+            answers = await asyncio.gather(*(provider.chat_completion(CHAT, request_id=str(i)) for i in range(2)))
+        finally:
+            await pool.aclose()
+    assert answers == [CHAT_RESULT, CHAT_RESULT]
+    assert upstream.connections == connections
