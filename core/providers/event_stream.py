@@ -6,12 +6,17 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 import aiohttp
-import orjson
 
 from core.errors import AqueductError
 from core.providers.base import BatchedStream, JSONObject
 from core.providers.sse import SSEDecoder, SSEError, SSEEvent
-from core.providers.upstream_errors import TRANSPORT_ERRORS, error_from_event, error_from_transport, malformed
+from core.providers.upstream_errors import (
+    TRANSPORT_ERRORS,
+    error_from_event,
+    error_from_transport,
+    json_object,
+    malformed,
+)
 
 # After `[DONE]` the body still has its closing bytes (the last chunk of chunked framing, often in a later
 # TCP segment). Reading them lets the connection go back to the pool, which saves a new connection per
@@ -102,12 +107,7 @@ class HTTPEventStream(BatchedStream):
             return None
         if not text:
             return {}
-        try:
-            obj = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise malformed("stream event") from None
-        if not isinstance(obj, dict):
-            raise malformed("stream event")
+        obj = json_object(text, "stream event")
         if event == "error" or (obj.get("error") and not obj.get("choices")):
             raise error_from_event(obj.get("error", obj), self._secrets)
         return obj

@@ -17,6 +17,7 @@ from core.providers.upstream_errors import (
     TRANSPORT_ERRORS,
     error_from_status,
     error_from_transport,
+    json_object,
     malformed,
     nothing_was_sent,
     redirect_error,
@@ -143,13 +144,7 @@ class OpenAICompatibleProvider:
         status = response.status
         if status >= 300:
             raise self._status_error(response, content)
-        try:
-            data = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            raise malformed("JSON response") from None
-        if not isinstance(data, dict):
-            raise malformed("JSON response")
-        return data
+        return json_object(content, "JSON response")
 
     async def _open_stream(self, path: str, body: JSONObject, request_id: str) -> UpstreamStream:
         payload = self._payload(body)

@@ -111,6 +111,17 @@ def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
 
 
+def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    """The JSON object in `raw`, or a 502 saying the upstream's `what` was malformed."""
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise malformed(what) from None
+    if not isinstance(parsed, dict):
+        raise malformed(what)
+    return parsed
+
+
 def nothing_was_sent(exc: BaseException) -> bool:
     """True when aiohttp refused to write the request because its pooled connection was already closing (the
     upstream dropped an idle keep-alive connection just as it was picked). aiohttp writes a request's head and

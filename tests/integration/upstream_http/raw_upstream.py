@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import orjson
@@ -69,58 +69,61 @@ def response(status: str, body: bytes = b"", *headers: str, length: bool = True)
 Handler = Callable[[Request, asyncio.StreamWriter], Awaitable[bool]]
 
 
-class _Connections:
-    """The open connections of a test server, so that leaving it closes them and lets their handlers end (in
-    Python 3.11 Server.close() leaves accepted connections open, and a handler cancelled at loop shutdown is
-    logged as an error)."""
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 (TLS with `tls`) calling `_serve` per connection. Leaving it closes the
+    connections still open and lets their handlers end (in Python 3.11 Server.close() leaves accepted
+    connections open, and a handler cancelled at loop shutdown is logged as an error)."""
 
-    def __init__(self) -> None:
-        self.writers: set[asyncio.StreamWriter] = set()
-        self.tasks: set[asyncio.Task[None]] = set()
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def add(self, *writers: asyncio.StreamWriter) -> None:
-        self.writers.update(writers)
-        task = asyncio.current_task()
-        assert task is not None
-        self.tasks.add(task)
-
-    async def close(self, server: asyncio.Server) -> None:
-        server.close()
-        for writer in self.writers:
-            writer.close()
-        current = asyncio.current_task()
-        await asyncio.gather(*(t for t in self.tasks if t is not current), return_exceptions=True)
-        await server.wait_closed()
-
-
-@dataclass
-class RawUpstream:
-    """Calls `handler(request, writer)` for each request received; the handler writes the answer and returns
-    whether the connection stays open for another request. Counts connections and keeps every request."""
-
-    handler: Handler
-    tls: ssl.SSLContext | None = None
-    requests: list[Request] = field(default_factory=list)
-    connections: int = 0
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _open: _Connections = field(default_factory=_Connections)
-
-    def base_url(self, host: str = "127.0.0.1") -> str:
-        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/v1"
-
-    async def __aenter__(self) -> RawUpstream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
-        await self._open.close(self._server)
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    def track(self, writer: asyncio.StreamWriter) -> None:
+        """Closes `writer` (an outgoing connection of the handler) when the server goes."""
+        self._writers.add(writer)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.track(writer)
+        await self._serve(reader, writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._open.add(writer)
+        raise NotImplementedError
+
+
+class RawUpstream(LoopbackServer):
+    """Calls `handler(request, writer)` for each request received; the handler writes the answer and returns
+    whether the connection stays open for another request. Counts connections and keeps every request."""
+
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(tls)
+        self.handler = handler
+        self.requests: list[Request] = []
+        self.connections = 0
+        self.closed = asyncio.Event()
+
+    def base_url(self, host: str = "127.0.0.1") -> str:
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/v1"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while (request := await read_request(reader)) is not None:
@@ -143,30 +146,19 @@ async def answer_json(request: Request, writer: asyncio.StreamWriter) -> bool:
     return True
 
 
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     """A tiny HTTP proxy: CONNECT tunnels (https:// upstreams) and absolute-form requests (http:// ones), one
     request per connection. `seen` keeps each request line and Proxy-Authorization value it received."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[tuple[str, str | None]] = []
-        self._server: asyncio.Server | None = None
-        self._open = _Connections()
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def __aenter__(self) -> ForwardProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        await self._open.close(self._server)
+        return f"http://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._open.add(writer)
         request = await read_request(reader)
         if request is None:
             writer.close()
@@ -176,13 +168,13 @@ class ForwardProxy:
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
-            self._open.add(up_writer)
+            self.track(up_writer)
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:
             parts = urlsplit(target)
             assert parts.hostname is not None and parts.port is not None
             up_reader, up_writer = await asyncio.open_connection(parts.hostname, parts.port)
-            self._open.add(up_writer)
+            self.track(up_writer)
             headers = {k: v for k, v in request.headers.items() if not k.startswith("proxy-")}
             head = f"{method} {parts.path} {version}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             up_writer.write(head.encode("latin-1") + b"\r\n" + request.body)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from core.errors import UpstreamError, UpstreamUnavailable
-from core.providers import ProviderPool
+from core.providers import OpenAICompatibleProvider, ProviderPool
 from core.routing import ModelRegistry
 from core.settings import ConfigError, Settings
 from tests.integration.upstream_http.raw_upstream import (
@@ -26,6 +26,13 @@ from tests.integration.upstream_http.raw_upstream import (
     provider_for,
     response,
 )
+
+
+async def _chat_then_stream(provider: OpenAICompatibleProvider) -> None:
+    assert await provider.chat_completion(CHAT, request_id="r") == CHAT_RESULT
+    stream = await provider.stream_chat_completion({**CHAT, "stream": True}, request_id="r")
+    assert [e["choices"][0]["delta"]["content"] async for e in stream] == ["a", "b"]
+
 
 SSE_BODY = (
     b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
@@ -47,9 +54,7 @@ async def test_interim_100_and_103_heads_before_the_final_response() -> None:
     async with RawUpstream(handler) as upstream:
         provider = provider_for(upstream.base_url())
         try:
-            assert await provider.chat_completion(CHAT, request_id="r") == CHAT_RESULT
-            stream = await provider.stream_chat_completion({**CHAT, "stream": True}, request_id="r")
-            assert [e["choices"][0]["delta"]["content"] async for e in stream] == ["a", "b"]
+            await _chat_then_stream(provider)
             assert await provider.chat_completion(CHAT, request_id="r") == CHAT_RESULT
         finally:
             await provider.aclose()
@@ -108,9 +113,7 @@ async def test_every_body_framing_for_json_and_event_streams(framing: str) -> No
     async with RawUpstream(handler) as upstream:
         provider = provider_for(upstream.base_url())
         try:
-            assert await provider.chat_completion(CHAT, request_id="r") == CHAT_RESULT
-            stream = await provider.stream_chat_completion({**CHAT, "stream": True}, request_id="r")
-            assert [e["choices"][0]["delta"]["content"] async for e in stream] == ["a", "b"]
+            await _chat_then_stream(provider)
             assert await provider.embeddings({"model": "public", "input": "x"}, request_id="r") == CHAT_RESULT
         finally:
             await provider.aclose()
@@ -145,9 +148,7 @@ async def test_compressed_responses_are_asked_for_and_decoded(
     async with RawUpstream(handler) as upstream:
         provider = provider_for(upstream.base_url())
         try:
-            assert await provider.chat_completion(CHAT, request_id="r") == CHAT_RESULT
-            stream = await provider.stream_chat_completion({**CHAT, "stream": True}, request_id="r")
-            assert [e["choices"][0]["delta"]["content"] async for e in stream] == ["a", "b"]
+            await _chat_then_stream(provider)
         finally:
             await provider.aclose()
     accepted = {v.strip() for v in upstream.requests[0].headers["accept-encoding"].split(",")}
