@@ -23,7 +23,7 @@ from core.providers.tls import ssl_for
 from core.routing.deployment import Deployment
 from core.settings import DEFAULT_API_BASES, ConfigError
 
-_PROXY_SCHEMES: Final = frozenset({"http"})
+_PROXY_SCHEMES: Final = frozenset({"http", "https"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def _env_proxy(url: URL) -> tuple[URL | None, str | None]:
         return None, None
     proxy = URL(raw if "://" in raw else f"http://{raw}")
     if proxy.scheme not in _PROXY_SCHEMES:
-        raise ConfigError(f"the {url.scheme} proxy from the environment must be an http:// URL, not {proxy.scheme}://")
+        raise ConfigError(f"the {url.scheme} proxy from the environment must be an http(s):// URL, not {proxy}")
     if proxy.user is None:
         return proxy, None
     return proxy.with_user(None), encode_basic_auth(proxy.user, proxy.password or "")

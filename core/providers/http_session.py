@@ -1,7 +1,8 @@
 """The one aiohttp ClientSession that every upstream deployment of a ProviderPool shares.
 
-Why aiohttp: its C response parser, pooling, TLS, gzip/deflate, 1xx handling and proxies cost ~0.06 ms CPU per
-request more than the hand-written client it replaced, which had none of those (docs/benchmarks.md).
+Why aiohttp: its C response parser, pooling, TLS, gzip/deflate, 1xx handling and proxies cost ~0.1 ms CPU per
+request more than the hand-written client it replaced, which had none of those (`python -m bench.upstream_client`;
+docs/benchmarks.md). Its `trust_env=True` is not used: it costs ~0.3-0.6 ms more per request (see endpoint.py).
 
 Keep-alive connections are pooled per (host, port, TLS context, proxy), bounded per upstream host by
 `upstream_max_connections`, and an idle one older than `upstream_keepalive_expiry_seconds` is closed instead
