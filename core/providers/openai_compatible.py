@@ -24,6 +24,7 @@ from core.providers.upstream_errors import (
 )
 from core.request_context import REQUEST_ID
 from core.routing.deployment import Deployment
+from core.settings import ConfigError
 
 _JSON: Final = "application/json"
 _EVENT_STREAM: Final = "text/event-stream"
@@ -64,6 +65,10 @@ class OpenAICompatibleProvider:
             self._proxy_headers = {"proxy-authorization": endpoint.proxy_authorization}
         elif endpoint.proxy_authorization:
             headers["proxy-authorization"] = endpoint.proxy_authorization
+        for name, value in headers.items():
+            if "\r" in name + value or "\n" in name + value:
+                # Would split the request head; the value is not shown, it may be a key.
+                raise ConfigError(f"model {deployment.model_name!r}: the {name!r} header contains a line break")
         self._json_headers = tuple(headers.items())
         self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
         self._deployment = deployment

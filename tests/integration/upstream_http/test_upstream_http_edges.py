@@ -194,6 +194,14 @@ def test_credentials_in_api_base_and_an_api_key_are_refused_at_startup() -> None
         provider_for("https://alice:secret@upstream.example/v1", api_key="sk-1")
 
 
+def test_header_values_that_would_split_the_request_head_are_refused_at_startup() -> None:
+    with pytest.raises(ConfigError, match="'authorization' header contains a line break") as info:
+        provider_for("https://upstream.example/v1", api_key="sk-1\r\nx-injected: 1")
+    assert "sk-1" not in str(info.value)
+    with pytest.raises(ConfigError, match="'x-org' header"):
+        provider_for("https://upstream.example/v1", extra_headers={"x-org": "a\nb"})
+
+
 async def test_a_post_is_never_sent_twice_when_the_upstream_closes_without_answering() -> None:
     async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
         return False  # read the request, then close without a word
