@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 
 from core.providers.base import JSONObject, UpstreamStream
-from core.providers.endpoint import endpoint_of
+from core.providers.endpoint import Endpoint, endpoint_of
 from core.providers.event_stream import HTTPEventStream
 from core.providers.http_session import UpstreamSession
 from core.providers.upstream_errors import (
@@ -52,23 +52,7 @@ class OpenAICompatibleProvider:
         endpoint = endpoint_of(deployment)
         self._endpoint = endpoint
         self._urls = {path: endpoint.url(path) for path in ("/chat/completions", "/completions", "/embeddings")}
-        # The operator's static extra headers first, so they can never replace the protocol or auth headers.
-        headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS}
-        headers |= {"content-type": _JSON, "accept": _JSON}
-        if deployment.api_key:
-            headers["authorization"] = f"Bearer {deployment.api_key}"
-        elif endpoint.authorization:
-            headers["authorization"] = endpoint.authorization
-        headers.pop(REQUEST_ID, None)  # always the request's own
-        self._proxy_headers = None
-        if endpoint.proxy_authorization and endpoint.base_url.scheme == "https":
-            self._proxy_headers = {"proxy-authorization": endpoint.proxy_authorization}
-        elif endpoint.proxy_authorization:
-            headers["proxy-authorization"] = endpoint.proxy_authorization
-        for name, value in headers.items():
-            if "\r" in name + value or "\n" in name + value:
-                # Would split the request head; the value is not shown, it may be a key.
-                raise ConfigError(f"model {deployment.model_name!r}: the {name!r} header contains a line break")
+        headers, self._proxy_headers = _static_headers(deployment, endpoint)
         self._json_headers = tuple(headers.items())
         self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
         self._deployment = deployment
@@ -190,3 +174,26 @@ async def _read_head_of(content: aiohttp.StreamReader, limit: int) -> bytes:
         parts.append(chunk)
         size += len(chunk)
     return b"".join(parts)
+
+
+def _static_headers(deployment: Deployment, endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str] | None]:
+    """(the headers of every request, the headers of a proxy CONNECT). The operator's extra headers go first so
+    they can never replace the protocol or auth headers. Proxy credentials ride on the CONNECT of an https://
+    upstream, or on each request to an http:// one (which the proxy receives in full)."""
+    headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS}
+    headers |= {"content-type": _JSON, "accept": _JSON}
+    if deployment.api_key:
+        headers["authorization"] = f"Bearer {deployment.api_key}"
+    elif endpoint.authorization:
+        headers["authorization"] = endpoint.authorization
+    headers.pop(REQUEST_ID, None)  # always the request's own
+    connect_headers = None
+    if endpoint.proxy_authorization and endpoint.base_url.scheme == "https":
+        connect_headers = {"proxy-authorization": endpoint.proxy_authorization}
+    elif endpoint.proxy_authorization:
+        headers["proxy-authorization"] = endpoint.proxy_authorization
+    for name, value in headers.items():
+        if "\r" in name + value or "\n" in name + value:
+            # Would split the request head; the value is not shown, it may be a key.
+            raise ConfigError(f"model {deployment.model_name!r}: the {name!r} header contains a line break")
+    return headers, connect_headers
