@@ -18,9 +18,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
-from aiohappyeyeballs import AddrInfoType
+
+# What aiohttp's connector hands its socket factory: one getaddrinfo() entry.
+AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ class UpstreamSession:
         )
         return self._session
 
-    def _new_socket(self, addr_info: AddrInfoType) -> socket.socket:
+    def _new_socket(self, addr_info: AddrInfo) -> socket.socket:
         family, type_, proto, _, _ = addr_info
         sock = socket.socket(family=family, type=type_, proto=proto)
         self.connections_opened += 1
