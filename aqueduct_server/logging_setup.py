@@ -51,7 +51,5 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx2 logs every request line at INFO, with URLs; keep upstream chatter out of the gateway's log.
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
     # alembic narrates every plugin and migration step at INFO; one line per applied migration is ours to log.
     logging.getLogger("alembic").setLevel(logging.WARNING)

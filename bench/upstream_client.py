@@ -1,30 +1,33 @@
-"""CPU per request of the upstream HTTP clients in isolation: ``python -m bench.upstream_client``.
+"""CPU per request of the upstream call in isolation: ``python -m bench.upstream_client``.
 
-Runs the fake upstream in its own process and, in this one, N keep-alive POSTs at concurrency C with
-httpx2.AsyncClient and core.upstream_http.UpstreamHTTPClient on uvloop, reporting this process' CPU
-time per request (time.process_time) for a non-streaming chat and a 20-chunk stream read to the end."""
+Runs the fake upstream in its own process and, in this one on uvloop, N calls at concurrency C of
+core.providers.OpenAICompatibleProvider (non-streaming chat, a 20-chunk stream read to the end, embeddings),
+and of a bare aiohttp ClientSession.post for comparison, reporting this process' CPU time per request
+(time.process_time)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import time
 from collections.abc import Awaitable, Callable
 
-import httpx2
+import aiohttp
 import orjson
 import uvloop
 
-from core.upstream_http import UpstreamHTTPClient
+from core.providers import OpenAICompatibleProvider
+from core.routing import ModelRegistry
+from core.settings import Settings
 from tests.support.fake_upstream import FakeUpstreamProcess
 
-_CHAT = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-_STREAM = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
-_HEADERS = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+_CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+_EMBED = {"model": "e", "input": "hi", "encoding_format": "base64"}
 
 
 async def _measure(n: int, c: int, one: Callable[[], Awaitable[None]]) -> float:
-    for _ in range(50):
+    for _ in range(100):
         await one()
     done = 0
 
@@ -39,46 +42,59 @@ async def _measure(n: int, c: int, one: Callable[[], Awaitable[None]]) -> float:
     return (time.process_time() - t0) * 1000 / done
 
 
-async def _run(url: str, n: int, c: int) -> None:
-    chat_url, limits = f"{url}/v1/chat/completions", httpx2.Limits(max_connections=100)
-    async with httpx2.AsyncClient(limits=limits, trust_env=False) as hx:
+def _provider(base_url: str) -> OpenAICompatibleProvider:
+    entry = {"model_name": "m", "litellm_params": {"model": "openai/m", "api_base": base_url, "api_key": "sk-b"}}
+    registry = ModelRegistry.from_settings(Settings.model_validate({"model_list": [entry]}))
+    return OpenAICompatibleProvider(registry.resolve("m").deployments[0])
 
-        async def hx_chat() -> None:
-            r = await hx.post(chat_url, content=_CHAT, headers=_HEADERS)
-            assert r.status_code == 200 and r.content
 
-        async def hx_stream() -> None:
-            async with hx.stream("POST", chat_url, content=_STREAM, headers=_HEADERS) as r:
-                async for _ in r.aiter_bytes():
-                    pass
+async def _run(base_url: str, n: int, c: int, only: str | None) -> None:
+    provider = _provider(base_url)
 
-        print(f"httpx2        chat   {await _measure(n, c, hx_chat):.3f} ms CPU/request")
-        print(f"httpx2        stream {await _measure(n, c, hx_stream):.3f} ms CPU/request")
-    lean = UpstreamHTTPClient()
-    try:
+    async def chat() -> None:
+        assert (await provider.chat_completion(_CHAT, request_id="r"))["choices"]
 
-        async def lean_chat() -> None:
-            r = await lean.request("POST", chat_url, headers=_HEADERS, content=_CHAT)
-            assert r.status == 200 and await r.aread()
+    async def stream() -> None:
+        async for _ in await provider.stream_chat_completion({**_CHAT, "stream": True}, request_id="r"):
+            pass
 
-        async def lean_stream() -> None:
-            r = await lean.request("POST", chat_url, headers=_HEADERS, content=_STREAM)
-            async for _ in r.aiter_bytes():
-                pass
+    async def embed() -> None:
+        assert (await provider.embeddings(_EMBED, request_id="r"))["data"]
 
-        print(f"upstream_http chat   {await _measure(n, c, lean_chat):.3f} ms CPU/request")
-        print(f"upstream_http stream {await _measure(n, c, lean_stream):.3f} ms CPU/request")
-    finally:
-        await lean.aclose()
+    chat_url, body = f"{base_url}/chat/completions", orjson.dumps(_CHAT)
+    headers = {"content-type": "application/json", "authorization": "Bearer sk-b"}
+
+    async with aiohttp.ClientSession() as session:
+
+        async def bare_chat() -> None:
+            async with session.post(chat_url, data=body, headers=headers) as r:
+                assert r.status == 200 and await r.read()
+
+        calls = {"provider chat": chat, "provider stream": stream, "provider embed": embed, "aiohttp chat": bare_chat}
+        try:
+            for name, one in calls.items():
+                if only is None or only in name:
+                    print(f"{name:16} c={c:<3} {await _measure(n, c, one):.3f} ms CPU/request", flush=True)
+        finally:
+            await provider.aclose()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.upstream_client", description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=3000)
-    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--concurrency", default="1,16", help="comma-separated")
+    ap.add_argument("--only", help="run the calls whose name contains this (e.g. chat, stream)")
+    ap.add_argument("--profile", help="write a cProfile of the run to this file")
     args = ap.parse_args()
+    profiler = cProfile.Profile() if args.profile else None
     with FakeUpstreamProcess() as upstream, asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_run(upstream.url, args.requests, args.concurrency))
+        if profiler is not None:
+            profiler.enable()
+        for c in (int(x) for x in args.concurrency.split(",")):
+            runner.run(_run(upstream.url + "/v1", args.requests, c, args.only))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
 
 
 if __name__ == "__main__":

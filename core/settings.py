@@ -55,6 +55,12 @@ class LiteLLMParams(BaseModel):
     timeout: float | None = None  # total seconds per upstream request
     stream_timeout: float | None = None  # longest gap between stream chunks
     connect_timeout: float | None = None
+    # TLS to an https:// api_base, with LiteLLM's names: ssl_verify is true (the system CA store), false (no
+    # verification) or the path of a CA bundle; ssl_certificate is a client certificate (PEM, with its private
+    # key unless ssl_certificate_key names the key's file).
+    ssl_verify: bool | str | None = None
+    ssl_certificate: str | None = None
+    ssl_certificate_key: str | None = None
     rpm: int | None = None
     tpm: int | None = None
     weight: float | None = None
@@ -117,9 +123,9 @@ class Settings(BaseModel):
     default_connect_timeout_seconds: float = 10.0
     # Longest silence between two chunks of an upstream stream (per deployment: litellm_params.stream_timeout).
     default_stream_timeout_seconds: float = 120.0
-    # HTTP connection pool per deployment: bounds sockets to one upstream; idle keep-alive sockets kept.
+    # Upstream HTTP connections (one pool shared by every deployment): at most this many to one host and port;
+    # an idle keep-alive connection is closed after the expiry instead of reused.
     upstream_max_connections: int = 1000
-    upstream_max_keepalive_connections: int = 100
     upstream_keepalive_expiry_seconds: float = 30.0
     # Streams: most upstream chunks carried by one gRPC message (chunks already received are coalesced).
     stream_max_chunks_per_message: int = 64

@@ -3,83 +3,73 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import ssl
-from collections.abc import AsyncGenerator
-from urllib.parse import urlsplit
+from typing import Final
 
+import aiohttp
 import orjson
 
-from core.errors import AqueductError, UpstreamTimeout
-from core.providers.base import BatchedStream, JSONObject, UpstreamStream
-from core.providers.sse import SSEDecoder, SSEError, SSEEvent
+from core.providers.base import JSONObject, UpstreamStream
+from core.providers.endpoint import Endpoint, endpoint_of
+from core.providers.event_stream import HTTPEventStream
+from core.providers.http_session import UpstreamSession
 from core.providers.upstream_errors import (
     MAX_ERROR_BODY_BYTES,
-    error_from_event,
+    TRANSPORT_ERRORS,
     error_from_status,
     error_from_transport,
+    json_object,
     malformed,
+    nothing_was_sent,
+    redirect_error,
 )
 from core.request_context import REQUEST_ID
 from core.routing.deployment import Deployment
-from core.settings import DEFAULT_API_BASES, ConfigError
-from core.upstream_http import UpstreamHTTPClient, UpstreamHTTPError, UpstreamHTTPSettings, UpstreamResponse
+from core.settings import ConfigError
 
-_JSON = "application/json"
-_EVENT_STREAM = "text/event-stream"
-# After `[DONE]` the body still has its closing bytes (the last chunk of chunked framing, often in a later
-# TCP segment). Reading them lets the connection go back to the pool, which saves a new connection per
-# stream; an upstream that keeps sending, or is slow to end the body, gets its connection closed instead.
-STREAM_DRAIN_MAX_BYTES = 64 * 1024
-STREAM_DRAIN_MAX_SECONDS = 0.1
-# Headers the operator's extra_headers may not set: the client frames the body itself, and it cannot decode
-# a compressed response.
-_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
+_JSON: Final = "application/json"
+_EVENT_STREAM: Final = "text/event-stream"
+# Headers the operator's extra_headers may not set: the client frames and encodes the exchange itself.
+_RESERVED_HEADERS: Final = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+        "authorization",
+        "proxy-authorization",
+    }
+)
 
 
 class OpenAICompatibleProvider:
-    """One pooled keep-alive HTTP client per deployment. The upstream only ever sees the deployment's own
-    key (and the operator's litellm_params.extra_headers): nothing from the caller's request headers is
-    forwarded except x-request-id."""
+    """A deployment's upstream, reached through the pool's shared aiohttp session. The upstream only ever sees
+    the deployment's own credentials (and the operator's litellm_params.extra_headers): nothing from the
+    caller's request headers is forwarded except x-request-id."""
 
-    def __init__(
-        self,
-        deployment: Deployment,
-        pool: UpstreamHTTPSettings | None = None,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        """`pool` gives the connection pool's limits (its timeouts are replaced by the deployment's);
-        `ssl_context` verifies an https:// api_base (default: the system CA store)."""
-        base_url = (deployment.api_base or DEFAULT_API_BASES[deployment.provider]).rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"model {deployment.model_name!r}: api_base must be an http:// or https:// URL")
-        # The operator's static extra headers first, so they can never replace the protocol or auth headers.
-        headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS}
-        headers |= {"content-type": _JSON, "accept": _JSON}
-        if deployment.api_key:
-            headers["authorization"] = f"Bearer {deployment.api_key}"
-        headers.pop(REQUEST_ID, None)  # always the request's own
+    def __init__(self, deployment: Deployment, session: UpstreamSession | None = None) -> None:
+        """`session` is the pool's shared one; without it the provider has (and closes) its own."""
+        endpoint = endpoint_of(deployment)
+        self._endpoint = endpoint
+        self._urls = {path: endpoint.url(path) for path in ("/chat/completions", "/completions", "/embeddings")}
+        headers, self._proxy_headers = _static_headers(deployment, endpoint)
         self._json_headers = tuple(headers.items())
         self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
-        self._base_url = base_url
         self._deployment = deployment
-        self._secrets = (deployment.api_key,)
-        # read = the longest silence allowed: the whole request for JSON calls (the default here), the chunk
-        # gap for streams (per request). Waiting for a pooled connection counts against the whole request.
-        settings = dataclasses.replace(
-            pool or UpstreamHTTPSettings(),
-            connect_timeout_seconds=deployment.connect_timeout_seconds,
-            read_timeout_seconds=deployment.timeout_seconds,
-            pool_timeout_seconds=deployment.timeout_seconds,
-        )
-        self._client = UpstreamHTTPClient(settings, ssl_context=ssl_context)
+        self._where = (deployment.id, endpoint.origin)
+        self._secrets = (deployment.api_key, endpoint.authorization)
+        # Built once: a JSON call is bounded as a whole; a stream until its head by asyncio.timeout below, then
+        # by the longest silence between two reads. The connect bound is the TCP (and TLS) set-up alone.
+        connect = deployment.connect_timeout_seconds
+        self._json_timeout = aiohttp.ClientTimeout(total=deployment.timeout_seconds, sock_connect=connect)
+        self._stream_timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=deployment.stream_timeout_seconds)
+        self._owns_session = session is None
+        self._session = session or UpstreamSession()
 
     @property
     def connections_opened(self) -> int:
-        """Upstream connections made so far (keep-alive reuse keeps this low)."""
-        return self._client.connections_opened
+        """Upstream connections made so far by this provider's session (keep-alive reuse keeps this low)."""
+        return self._session.connections_opened
 
     async def chat_completion(self, body: JSONObject, *, request_id: str) -> JSONObject:
         return await self._post_json("/chat/completions", body, request_id)
@@ -97,140 +87,113 @@ class OpenAICompatibleProvider:
         return await self._post_json("/embeddings", body, request_id)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_session:
+            await self._session.aclose()
 
     def _payload(self, body: JSONObject) -> bytes:
         return orjson.dumps({**body, "model": self._deployment.upstream_model})
 
+    async def _send(
+        self, path: str, payload: bytes, headers: tuple[tuple[str, str], ...], bounds: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
+        """POSTs and returns once the response head arrived (aiohttp skips interim 1xx heads). Sent a second
+        time, on a fresh connection, only when not a byte of the first went out (nothing_was_sent)."""
+        endpoint = self._endpoint
+        session = self._session.get()
+        url = self._urls[path]
+        for attempt in (1, 2):
+            try:
+                return await session.post(
+                    url,
+                    data=payload,
+                    headers=headers,
+                    timeout=bounds,
+                    allow_redirects=False,
+                    ssl=endpoint.ssl,
+                    proxy=endpoint.proxy,
+                    proxy_headers=self._proxy_headers,
+                )
+            except aiohttp.ClientOSError as exc:
+                if attempt == 2 or not nothing_was_sent(exc):
+                    raise
+        raise AssertionError("unreachable")
+
     async def _post_json(self, path: str, body: JSONObject, request_id: str) -> JSONObject:
         payload = self._payload(body)
         try:
-            # The client's timeouts bound each phase; this bounds the whole request as documented.
-            async with asyncio.timeout(self._deployment.timeout_seconds):
-                response = await self._client.request(
-                    "POST",
-                    self._base_url + path,
-                    headers=(*self._json_headers, (REQUEST_ID, request_id)),
-                    content=payload,
-                )
-                content = await response.aread()
-        except TimeoutError:
-            raise UpstreamTimeout(f"The upstream for model `{self._deployment.model_name}` timed out.") from None
-        except UpstreamHTTPError as exc:
-            raise error_from_transport(exc, self._deployment.model_name) from None
-        if not response.is_success:
-            raise error_from_status(response.status, content, dict(response.headers), self._secrets)
-        try:
-            data = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            raise malformed("JSON response") from None
-        if not isinstance(data, dict):
-            raise malformed("JSON response")
-        return data
+            response = await self._send(
+                path, payload, (*self._json_headers, (REQUEST_ID, request_id)), self._json_timeout
+            )
+            try:
+                content = await response.read()
+            finally:
+                response.release()
+        except TRANSPORT_ERRORS as exc:
+            raise error_from_transport(exc, self._deployment.model_name, *self._where) from exc
+        status = response.status
+        if status >= 300:
+            raise self._status_error(response, content)
+        return json_object(content, "JSON response")
 
     async def _open_stream(self, path: str, body: JSONObject, request_id: str) -> UpstreamStream:
         payload = self._payload(body)
         try:
-            # Until the response head; from then on the stream's chunk gap (read_timeout) bounds each wait.
+            # Until the response head; from then on the stream's chunk gap (sock_read) bounds each wait.
             async with asyncio.timeout(self._deployment.timeout_seconds):
-                response = await self._client.request(
-                    "POST",
-                    self._base_url + path,
-                    headers=(*self._stream_headers, (REQUEST_ID, request_id)),
-                    content=payload,
-                    read_timeout=self._deployment.stream_timeout_seconds,
+                response = await self._send(
+                    path, payload, (*self._stream_headers, (REQUEST_ID, request_id)), self._stream_timeout
                 )
-        except TimeoutError:
-            raise UpstreamTimeout(f"The upstream for model `{self._deployment.model_name}` timed out.") from None
-        except UpstreamHTTPError as exc:
-            raise error_from_transport(exc, self._deployment.model_name) from None
+        except TRANSPORT_ERRORS as exc:
+            raise error_from_transport(exc, self._deployment.model_name, *self._where) from exc
         try:
-            if not response.is_success:
+            if response.status >= 300:
                 try:
-                    error_body = await response.aread(limit=MAX_ERROR_BODY_BYTES)
-                except UpstreamHTTPError:
+                    error_body = await _read_head_of(response.content, MAX_ERROR_BODY_BYTES)
+                except TRANSPORT_ERRORS:
                     error_body = b""  # the status alone still says what happened
-                raise error_from_status(response.status, error_body, dict(response.headers), self._secrets)
-            if (response.header("content-type") or "").startswith(_JSON):
+                raise self._status_error(response, error_body)
+            if response.content_type == _JSON:
                 # The upstream ignored `stream: true`; a JSON body is not something this stream can carry.
                 raise malformed("stream (a JSON body instead of server-sent events)")
         except BaseException:
-            await response.aclose()
+            response.close()
             raise
-        return HTTPEventStream(response, self._deployment.model_name, self._secrets)
+        return HTTPEventStream(response, self._deployment.model_name, self._where, self._secrets)
+
+    def _status_error(self, response: aiohttp.ClientResponse, body: bytes) -> Exception:
+        if response.status < 400:
+            return redirect_error(response.status, response.headers.get("location"), self._secrets)
+        return error_from_status(response.status, body, response.headers, self._secrets)
 
 
-class HTTPEventStream(BatchedStream):
-    """The parsed events of one accepted upstream stream (an UpstreamStream), a batch per read of the body. A
-    stream read to `[DONE]` or to the end of its body gives its connection back to the pool; one stopped early
-    (an error, a cancelled client, aclose()) closes it, so a half-read connection is never reused."""
+async def _read_head_of(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body's first `limit` bytes (or all of a shorter one)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := await content.read(limit - size)):
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
-    def __init__(self, response: UpstreamResponse, model: str, secrets: tuple[str | None, ...]) -> None:
-        self._response = response
-        self._model = model
-        self._secrets = secrets
 
-    async def batches(self) -> AsyncGenerator[list[JSONObject], None]:
-        response = self._response
-        decoder = SSEDecoder()
-        first = True
-        try:
-            while (raw := await response.next_chunk()) is not None:
-                events = decoder.feed(raw)
-                # The stream's first event goes alone, before the rest of a burst is parsed: the client's first
-                # byte waits for nothing else.
-                for group in (events[:1], events[1:]) if first and len(events) > 1 else (events,):
-                    batch, done, failure = self._parse_all(group)
-                    if batch:
-                        first = False
-                        yield batch
-                    if failure is not None:
-                        raise failure
-                    if done:
-                        await response.adrain(STREAM_DRAIN_MAX_BYTES, STREAM_DRAIN_MAX_SECONDS)
-                        return
-            batch, _, failure = self._parse_all(decoder.close())
-            if batch:
-                yield batch
-            if failure is not None:
-                raise failure
-        except UpstreamHTTPError as exc:
-            raise error_from_transport(exc, self._model) from None
-        except SSEError:
-            raise malformed("event stream") from None
-        finally:
-            await self._response.aclose()
-
-    def _parse_all(self, events: list[SSEEvent]) -> tuple[list[JSONObject], bool, AqueductError | None]:
-        """The events' objects up to `[DONE]` (then True) or up to a bad event (then its error)."""
-        batch: list[JSONObject] = []
-        for event in events:
-            try:
-                data = self._parse(event.data, event.event)
-            except AqueductError as exc:
-                return batch, False, exc
-            if data is None:
-                return batch, True, None
-            if data:
-                batch.append(data)
-        return batch, False, None
-
-    async def aclose(self) -> None:
-        await self._response.aclose()
-
-    def _parse(self, data: str, event: str) -> JSONObject | None:
-        """None at `[DONE]`; {} for an event to skip; raises on a malformed or error event."""
-        text = data.strip()
-        if text == "[DONE]":
-            return None
-        if not text:
-            return {}
-        try:
-            obj = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise malformed("stream event") from None
-        if not isinstance(obj, dict):
-            raise malformed("stream event")
-        if event == "error" or (obj.get("error") and not obj.get("choices")):
-            raise error_from_event(obj.get("error", obj), self._secrets)
-        return obj
+def _static_headers(deployment: Deployment, endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str] | None]:
+    """(the headers of every request, the headers of a proxy CONNECT). The operator's extra headers go first so
+    they can never replace the protocol or auth headers. Proxy credentials ride on the CONNECT of an https://
+    upstream, or on each request to an http:// one (which the proxy receives in full)."""
+    headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS}
+    headers |= {"content-type": _JSON, "accept": _JSON}
+    if deployment.api_key:
+        headers["authorization"] = f"Bearer {deployment.api_key}"
+    elif endpoint.authorization:
+        headers["authorization"] = endpoint.authorization
+    headers.pop(REQUEST_ID, None)  # always the request's own
+    connect_headers = None
+    if endpoint.proxy_authorization and endpoint.base_url.scheme == "https":
+        connect_headers = {"proxy-authorization": endpoint.proxy_authorization}
+    elif endpoint.proxy_authorization:
+        headers["proxy-authorization"] = endpoint.proxy_authorization
+    for name, value in headers.items():
+        if "\r" in name + value or "\n" in name + value:
+            # Would split the request head; the value is not shown, it may be a key.
+            raise ConfigError(f"model {deployment.model_name!r}: the {name!r} header contains a line break")
+    return headers, connect_headers

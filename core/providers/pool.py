@@ -1,4 +1,5 @@
-"""One adapter per configured deployment, built at startup and closed at shutdown."""
+"""One adapter per configured deployment, built at startup and closed at shutdown; the HTTP ones share one
+aiohttp session (core.providers.http_session)."""
 
 from __future__ import annotations
 
@@ -6,43 +7,44 @@ import asyncio
 from collections.abc import Iterable
 
 from core.providers.base import Provider
+from core.providers.http_session import HTTPPoolSettings, UpstreamSession
 from core.providers.mock import MockProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.routing.deployment import Deployment
 from core.settings import OPENAI_COMPATIBLE_PROVIDERS, Settings
-from core.upstream_http import UpstreamHTTPSettings
 
 
-def build_provider(deployment: Deployment, pool: UpstreamHTTPSettings) -> Provider:
+def build_provider(deployment: Deployment, session: UpstreamSession) -> Provider:
     if deployment.provider == "mock":
         return MockProvider(deployment)
     if deployment.provider in OPENAI_COMPATIBLE_PROVIDERS:
-        return OpenAICompatibleProvider(deployment, pool)
+        return OpenAICompatibleProvider(deployment, session)
     # Settings validation rejects unknown prefixes, so reaching this is a programming error.
     raise ValueError(f"no adapter for provider {deployment.provider!r}")
 
 
-def pool_settings(settings: Settings) -> UpstreamHTTPSettings:
-    """Each deployment has its own pool (one upstream origin), bounded by the upstream_* settings; its
-    timeouts are the deployment's (OpenAICompatibleProvider sets them)."""
-    return UpstreamHTTPSettings(
-        max_connections_per_origin=settings.upstream_max_connections,
-        max_idle_per_origin=settings.upstream_max_keepalive_connections,
+def pool_settings(settings: Settings) -> HTTPPoolSettings:
+    """The upstream_* settings; each deployment's timeouts are its own (OpenAICompatibleProvider sets them)."""
+    return HTTPPoolSettings(
+        max_connections_per_host=settings.upstream_max_connections,
         keepalive_expiry_seconds=settings.upstream_keepalive_expiry_seconds,
     )
 
 
 class ProviderPool:
-    def __init__(self, providers: dict[str, Provider]) -> None:
+    def __init__(self, providers: dict[str, Provider], session: UpstreamSession | None = None) -> None:
         self._providers = providers
+        self._session = session
 
     @classmethod
     def build(cls, deployments: Iterable[Deployment], settings: Settings) -> ProviderPool:
-        pool = pool_settings(settings)
-        return cls({d.id: build_provider(d, pool) for d in deployments})
+        session = UpstreamSession(pool_settings(settings))
+        return cls({d.id: build_provider(d, session) for d in deployments}, session)
 
     def get(self, deployment: Deployment) -> Provider:
         return self._providers[deployment.id]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(p.aclose() for p in self._providers.values()), return_exceptions=True)
+        if self._session is not None:
+            await self._session.aclose()

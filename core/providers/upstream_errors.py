@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 import orjson
+from yarl import URL
 
 from core.errors import AqueductError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
-from core.upstream_http import (
-    ConnectError,
-    ConnectTimeout,
-    PoolTimeout,
-    ReadTimeout,
-    RemoteProtocolError,
-    UpstreamHTTPError,
-)
+
+log = logging.getLogger("aqueduct.core.providers")
+
+# What a failed upstream call can raise besides domain errors: aiohttp's errors (ClientError), socket errors
+# and timeouts (aiohttp's own timeouts are TimeoutError subclasses).
+TRANSPORT_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+# aiohttp's text for a write refused before anything was written (aiohttp/http_writer.py).
+_CLOSING_TRANSPORT = "Cannot write to closing transport"
 
 # Status for an upstream that answered with something that is not the protocol (bad JSON, bad SSE).
 BAD_GATEWAY = 502
@@ -108,16 +111,67 @@ def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
 
 
-def error_from_transport(exc: UpstreamHTTPError, model: str) -> AqueductError:
-    """Timeouts, refused or reset connections, TLS failures. The message names the public model, never the
-    upstream URL. A pool timeout is "unavailable", not "timed out": the upstream was never asked."""
-    if isinstance(exc, ConnectTimeout | ReadTimeout):
+def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    """The JSON object in `raw`, or a 502 saying the upstream's `what` was malformed."""
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise malformed(what) from None
+    if not isinstance(parsed, dict):
+        raise malformed(what)
+    return parsed
+
+
+def nothing_was_sent(exc: BaseException) -> bool:
+    """True when aiohttp refused to write the request because its pooled connection was already closing (the
+    upstream dropped an idle keep-alive connection just as it was picked). aiohttp writes a request's head and
+    a bytes body in one write and checks the transport first, so no byte of the request left: sending it again
+    on a fresh connection cannot make the upstream process it twice. Any other failure may come after bytes
+    went out, and is never retried here."""
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionResetError) and str(cause) == _CLOSING_TRANSPORT
+
+
+def redirect_error(status: int, location: str | None, secrets: tuple[str | None, ...]) -> UpstreamError:
+    """A 3xx (or another status that is neither success nor error): redirects are never followed, since a POST
+    must not be re-sent elsewhere on the upstream's say. A 502 that names where the upstream pointed, so the
+    operator can fix api_base (typically http:// to https://, or a missing /v1)."""
+    if location:
+        try:
+            # The query may carry a signed token; the path is enough to see what is wrong.
+            shown = str(URL(location).with_user(None).with_query(None).with_fragment(None))
+        except ValueError:
+            shown = "an invalid URL"
+        message = (
+            f"The upstream answered HTTP {status}, a redirect to {shown}; redirects are not followed: "
+            "set api_base to the final URL."
+        )
+    else:
+        message = f"The upstream answered HTTP {status}, which is neither a result nor an error."
+    return UpstreamError(scrub(message, secrets), upstream_status=BAD_GATEWAY)
+
+
+def error_from_transport(exc: BaseException, model: str, deployment: str, origin: str) -> AqueductError:
+    """Timeouts, refused or reset connections, TLS failures, broken HTTP. The caller's message names the public
+    model, never the upstream URL or the cause; the operator's log line has both (e.g. "certificate verify
+    failed")."""
+    log.warning("upstream call of deployment %s (%s) failed: %s", deployment, origin, describe(exc))
+    if isinstance(exc, TimeoutError):
         return UpstreamTimeout(f"The upstream for model `{model}` timed out.")
-    if isinstance(exc, ConnectError | RemoteProtocolError):
-        return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable (connection failed).")
-    if isinstance(exc, PoolTimeout):
-        return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable (too many requests in flight).")
-    return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable.")
+    return UpstreamUnavailable(f"The upstream for model `{model}` is unavailable (connection failed).")
+
+
+def describe(exc: BaseException) -> str:
+    """The exception and its causes in one line, for the operator's log."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return " <- ".join(parts)
 
 
 def _str_or(value: Any, default: str | None) -> str | None:

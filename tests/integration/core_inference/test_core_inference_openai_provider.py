@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,20 +15,18 @@ from core.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from core.providers import OpenAICompatibleProvider
 from core.routing import ModelRegistry
 from core.settings import ConfigError, Settings
-from core.upstream_http import UpstreamHTTPSettings
 from tests.integration.upstream_http.upstream_tls_server import TLSFakeUpstream
 from tests.support.fake_upstream import FakeUpstream
 
 KEY = "sk-upstream-own-key-42"
 
 
-def _provider(api_base: str, ssl_context: ssl.SSLContext | None = None, **params: Any) -> OpenAICompatibleProvider:
+def _provider(api_base: str, **params: Any) -> OpenAICompatibleProvider:
     entry = {"model_name": "public", "litellm_params": {"model": "openai/fake-model", "api_base": api_base, **params}}
     deployment = (
         ModelRegistry.from_settings(Settings.model_validate({"model_list": [entry]})).resolve("public").deployments[0]
     )
-    pool = UpstreamHTTPSettings(max_connections_per_origin=10, max_idle_per_origin=5)
-    return OpenAICompatibleProvider(deployment, pool, ssl_context=ssl_context)
+    return OpenAICompatibleProvider(deployment)
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +211,7 @@ async def test_a_cancelled_stream_closes_its_connection(provider: OpenAICompatib
 
 
 async def test_https_upstream(tls_upstream: TLSFakeUpstream) -> None:
-    p = _provider(tls_upstream.base_url(), ssl_context=tls_upstream.client_context(), api_key=KEY)
+    p = _provider(tls_upstream.base_url(), ssl_verify=str(tls_upstream.cert_path), api_key=KEY)
     try:
         out = await p.chat_completion(_chat(), request_id="r")
         assert out["usage"]["total_tokens"] > 0

@@ -3,24 +3,18 @@ from __future__ import annotations
 import email.utils
 import time
 
+import aiohttp
 import grpc
 import orjson
+import pytest
 
-from core.errors import UpstreamTimeout, UpstreamUnavailable
+from core.errors import AqueductError, UpstreamTimeout, UpstreamUnavailable
 from core.providers.upstream_errors import (
     error_from_event,
     error_from_status,
     error_from_transport,
     parse_retry_after,
-)
-from core.upstream_http import (
-    ClientClosed,
-    ConnectError,
-    ConnectionClosed,
-    ConnectTimeout,
-    PoolTimeout,
-    ReadTimeout,
-    RemoteProtocolError,
+    redirect_error,
 )
 
 KEY = "sk-upstream-very-secret"
@@ -76,16 +70,36 @@ def test_in_band_stream_error_uses_its_code_as_status() -> None:
     assert error_from_event("boom", ()).upstream_status == 502
 
 
-def test_transport_errors() -> None:
-    assert isinstance(error_from_transport(ReadTimeout("t"), "m"), UpstreamTimeout)
-    assert isinstance(error_from_transport(ConnectTimeout("t"), "m"), UpstreamTimeout)
-    assert isinstance(error_from_transport(ConnectError("refused"), "m"), UpstreamUnavailable)
-    assert isinstance(error_from_transport(RemoteProtocolError("bad"), "m"), UpstreamUnavailable)
-    assert isinstance(error_from_transport(ConnectionClosed("reset"), "m"), UpstreamUnavailable)
-    assert isinstance(error_from_transport(PoolTimeout("busy"), "m"), UpstreamUnavailable)
-    assert isinstance(error_from_transport(ClientClosed("closed"), "m"), UpstreamUnavailable)
-    message = error_from_transport(ConnectError("cannot connect to 10.1.2.3:8000"), "m").message
-    assert "`m`" in message and "10.1.2.3" not in message
+def _transport(exc: BaseException) -> AqueductError:
+    return error_from_transport(exc, "m", "m#0", "http://10.1.2.3:8000")
+
+
+def test_transport_errors_map_to_timeout_or_unavailable_and_the_log_keeps_the_cause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert isinstance(_transport(aiohttp.SocketTimeoutError("t")), UpstreamTimeout)
+    assert isinstance(_transport(aiohttp.ConnectionTimeoutError("t")), UpstreamTimeout)
+    assert isinstance(_transport(TimeoutError()), UpstreamTimeout)
+    assert isinstance(_transport(aiohttp.ServerDisconnectedError()), UpstreamUnavailable)
+    assert isinstance(_transport(aiohttp.ClientPayloadError("cut")), UpstreamUnavailable)
+    assert isinstance(_transport(ConnectionResetError(104, "reset")), UpstreamUnavailable)
+    cause = OSError("certificate verify failed: unable to get local issuer certificate")
+    try:
+        raise aiohttp.ClientOSError("cannot connect to 10.1.2.3:8000") from cause
+    except aiohttp.ClientOSError as exc:
+        error = _transport(exc)
+    assert isinstance(error, UpstreamUnavailable)
+    assert "`m`" in error.message and "10.1.2.3" not in error.message and "certificate" not in error.message
+    logged = caplog.records[-1].getMessage()
+    assert "m#0" in logged and "cannot connect to 10.1.2.3:8000" in logged and "certificate verify failed" in logged
+
+
+def test_a_redirect_is_a_502_naming_the_location_without_its_query_or_credentials() -> None:
+    err = redirect_error(301, "https://u:p@upstream.example/v1/chat/completions?sig=" + KEY, (KEY,))
+    assert (err.upstream_status, err.code) == (502, grpc.StatusCode.INTERNAL)
+    assert "HTTP 301" in err.message and "https://upstream.example/v1/chat/completions" in err.message
+    assert KEY not in err.message and "u:p" not in err.message and "sig" not in err.message
+    assert "neither a result nor an error" in redirect_error(304, None, ()).message
 
 
 def test_headers_may_be_a_plain_mapping_of_lower_case_names() -> None:
