@@ -32,14 +32,14 @@ buf-lint: $(NPM_STAMP)
 	npx --no-install buf lint
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
-	$(VENV)/bin/ruff format --check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
+	$(VENV)/bin/ruff check aqueduct_contract core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
+	$(VENV)/bin/ruff format --check aqueduct_contract core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
 
 layering: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client bench
+	$(VENV)/bin/mypy aqueduct_contract core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client bench
 
 test: $(STAMP) $(NPM_STAMP) buf-lint lint typecheck layering
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)

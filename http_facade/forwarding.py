@@ -1,20 +1,16 @@
-"""The per-request facts the façade forwards to core as gRPC metadata.
-
-The key strings are part of the wire contract between façade and core; they are copied from
-core/request_context.py on purpose, because the façade must not import core."""
+"""The wire contract at the façade's edge, both ways: the per-request facts forwarded to core as gRPC metadata,
+and core's response metadata passed back to the client as HTTP headers (keys from aqueduct_contract)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
+import grpc
 from starlette.requests import Request
 
-AUTHORIZATION = "authorization"
-REQUEST_ID = "x-request-id"
-USER_AGENT = "x-aqueduct-user-agent"
-CLIENT_ADDR = "x-aqueduct-client-addr"
-ENDPOINT = "x-aqueduct-endpoint"
+from aqueduct_contract import AUTHORIZATION, CLIENT_ADDR, ENDPOINT, REQUEST_ID, USER_AGENT, is_response_header
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -53,3 +49,14 @@ def forwarded(request: Request, endpoint: str, max_request_id_length: int) -> Fo
     if request.client is not None:
         metadata.append((CLIENT_ADDR, request.client.host))
     return Forwarded(request_id, tuple(metadata))
+
+
+async def response_headers(call: grpc.aio.Call, request_id: str) -> dict[str, str]:
+    """The headers of a successful answer: the request id and core's response metadata (the rate-limit headers,
+    the model group and deployment that answered), which core sends as initial metadata for every call."""
+    headers = {REQUEST_ID: request_id}
+    metadata: Any = await call.initial_metadata()
+    for key, value in metadata or ():
+        if is_response_header(key) and isinstance(value, str):
+            headers[key] = value
+    return headers

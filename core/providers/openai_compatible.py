@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from aqueduct_contract import REQUEST_ID
 from core.errors import AqueductError, UpstreamTimeout
 from core.providers.base import BatchedStream, JSONObject, UpstreamStream
 from core.providers.sse import SSEDecoder, SSEError, SSEEvent
@@ -20,7 +21,6 @@ from core.providers.upstream_errors import (
     error_from_transport,
     malformed,
 )
-from core.request_context import REQUEST_ID
 from core.routing.deployment import Deployment
 from core.settings import DEFAULT_API_BASES, ConfigError
 from core.upstream_http import UpstreamHTTPClient, UpstreamHTTPError, UpstreamHTTPSettings, UpstreamResponse
