@@ -64,7 +64,6 @@ _HTTP_TO_GRPC: dict[int, Code] = {
     408: Code.DEADLINE_EXCEEDED,
     422: Code.INVALID_ARGUMENT,
 }
-HTTP_TO_GRPC: Mapping[int, Code] = MappingProxyType(_HTTP_TO_GRPC)
 
 
 def http_row(code: Code, reason: str | None = None) -> HttpRow:

@@ -3,7 +3,7 @@ and core's response metadata passed back to the client as HTTP headers (keys fro
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,26 +28,43 @@ def _usable(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
-def request_id_of(request: Request, max_length: int) -> str:
-    given = request.headers.get(REQUEST_ID)
+def _request_id(given: str | None, max_length: int) -> str:
     if given and len(given) <= max_length and _usable(given):
         return given
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like uuid4().hex at a third of its cost.
+    return secrets.token_hex(16)
+
+
+def request_id_of(request: Request, max_length: int) -> str:
+    return _request_id(request.headers.get(REQUEST_ID), max_length)
+
+
+_REQUEST_ID = REQUEST_ID.encode()
+_AUTHORIZATION = AUTHORIZATION.encode()
+_USER_AGENT = b"user-agent"
 
 
 def forwarded(request: Request, endpoint: str, max_request_id_length: int) -> Forwarded:
     """`endpoint` is always the /v1 form ("POST /v1/chat/completions"), whichever path the client used."""
-    request_id = request_id_of(request, max_request_id_length)
+    given = authorization = user_agent = None
+    # One pass over the raw ASGI headers (names are lower case): Starlette's Headers scans them once per lookup,
+    # and a missing one costs a KeyError, together more than the rest of this function.
+    for name, value in request.scope["headers"]:
+        if name == _AUTHORIZATION and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == _USER_AGENT and user_agent is None:
+            user_agent = value.decode("latin-1")
+        elif name == _REQUEST_ID and given is None:
+            given = value.decode("latin-1")
+    request_id = _request_id(given, max_request_id_length)
     metadata: list[tuple[str, str]] = [(REQUEST_ID, request_id), (ENDPOINT, endpoint)]
-    headers = request.headers
-    authorization = headers.get(AUTHORIZATION)
     if authorization and _usable(authorization):
         metadata.append((AUTHORIZATION, authorization))
-    user_agent = headers.get("user-agent")
     if user_agent and _usable(user_agent):
         metadata.append((USER_AGENT, user_agent))
-    if request.client is not None:
-        metadata.append((CLIENT_ADDR, request.client.host))
+    client = request.scope.get("client")
+    if client:
+        metadata.append((CLIENT_ADDR, client[0]))
     return Forwarded(request_id, tuple(metadata))
 
 
