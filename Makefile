@@ -42,14 +42,14 @@ proto-baseline: $(NPM_STAMP)
 	npx --no-install buf build --exclude-source-info -o $(PROTO_BASELINE)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
-	$(VENV)/bin/ruff format --check core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
+	$(VENV)/bin/ruff check aqueduct_contract core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
+	$(VENV)/bin/ruff format --check aqueduct_contract core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client tests bench
 
 layering: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client bench
+	$(VENV)/bin/mypy aqueduct_contract core http_facade aqueduct_openai aqueduct_server clients/python/aqueduct_client bench
 
 # Generated stubs match proto/ (buf lint, then regenerate into a temp dir and compare with the committed ones).
 proto-check: $(STAMP) buf-lint

@@ -8,6 +8,8 @@ from typing import TypeAlias
 import grpc
 from aqueduct.v1 import error_reason_pb2
 
+from aqueduct_contract import grpc_code_for_http
+
 ErrorReason: TypeAlias = error_reason_pb2.ErrorReason.ValueType
 
 
@@ -66,6 +68,12 @@ class ModelNotFound(NotFound):
     reason = error_reason_pb2.ERROR_REASON_MODEL_NOT_FOUND
 
 
+def model_not_found(name: str) -> ModelNotFound:
+    """The one answer for a model the caller may not use, whether it does not exist or is excluded for the
+    caller: the words must be identical so that an exclusion is not observable."""
+    return ModelNotFound(f"The model `{name}` does not exist or you do not have access to it.", field="model")
+
+
 class AlreadyExists(AqueductError):
     code = grpc.StatusCode.ALREADY_EXISTS
     reason = error_reason_pb2.ERROR_REASON_ALREADY_EXISTS
@@ -98,22 +106,6 @@ class UpstreamUnavailable(AqueductError):
     reason = error_reason_pb2.ERROR_REASON_UPSTREAM_UNAVAILABLE
 
 
-# Upstream HTTP status -> gRPC code, so the façade's table gives the caller the same status class back.
-_UPSTREAM_CODES: dict[int, grpc.StatusCode] = {
-    400: grpc.StatusCode.INVALID_ARGUMENT,
-    401: grpc.StatusCode.UNAUTHENTICATED,
-    403: grpc.StatusCode.PERMISSION_DENIED,
-    404: grpc.StatusCode.NOT_FOUND,
-    408: grpc.StatusCode.DEADLINE_EXCEEDED,
-    409: grpc.StatusCode.ALREADY_EXISTS,
-    422: grpc.StatusCode.INVALID_ARGUMENT,
-    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    501: grpc.StatusCode.UNIMPLEMENTED,
-    503: grpc.StatusCode.UNAVAILABLE,
-    504: grpc.StatusCode.DEADLINE_EXCEEDED,
-}
-
-
 class UpstreamError(AqueductError):
     """The upstream answered with an HTTP error. Its status travels in metadata["upstream_status"] and the
     façade answers with that exact status; the message is the upstream's own (never its key)."""
@@ -137,9 +129,5 @@ class UpstreamError(AqueductError):
             metadata["upstream_code"] = upstream_code
         super().__init__(message, field=upstream_param, metadata=metadata, retry_after=retry_after)
         self.upstream_status = upstream_status
-        if upstream_status in _UPSTREAM_CODES:
-            self.code = _UPSTREAM_CODES[upstream_status]
-        elif 400 <= upstream_status < 500:
-            self.code = grpc.StatusCode.INVALID_ARGUMENT
-        else:
-            self.code = grpc.StatusCode.INTERNAL
+        # The code whose row in the one table gives the caller the same status class back.
+        self.code = grpc_code_for_http(upstream_status)

@@ -6,11 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Metadata keys the façade sets. Direct gRPC callers may set them too; they only label usage records.
-REQUEST_ID = "x-request-id"
-USER_AGENT = "x-aqueduct-user-agent"
-CLIENT_ADDR = "x-aqueduct-client-addr"
-ENDPOINT = "x-aqueduct-endpoint"  # "POST /v1/chat/completions"
+from aqueduct_contract import CLIENT_ADDR, ENDPOINT, REQUEST_ID, USER_AGENT
 
 
 @dataclass(frozen=True, slots=True)

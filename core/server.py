@@ -19,10 +19,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aqueduct_contract import MAX_MESSAGE_BYTES, RATE_LIMIT_HEALTH_SERVICE
 from core.auth.authenticator import Authenticator
 from core.db.engine import create_engine, create_sessionmaker
 from core.db.migrate import upgrade
-from core.governance.limits.metadata_interceptor import RateLimitMetadataInterceptor
 from core.governance.limits.runtime import GovernanceRuntime, start_governance
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
@@ -49,20 +49,6 @@ _SERVICE_NAMES = (
     governance_service_pb2.DESCRIPTOR.services_by_name["GovernanceService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
 )
-# Health of the shared rate-limit store: SERVING while Redis holds the windows, NOT_SERVING while the
-# in-process fallback does; unknown (NOT_FOUND) when no Redis is configured. The façade's /health shows it.
-RATE_LIMIT_REDIS_HEALTH = "aqueduct.limits.redis"
-# The x-ratelimit-* headers ride on these services' unary responses as initial metadata.
-_RATE_LIMITED_PREFIXES = (
-    "/aqueduct.v1.ChatService/",
-    "/aqueduct.v1.CompletionService/",
-    "/aqueduct.v1.EmbeddingService/",
-)
-# Health and reflection answer without a token: load balancers and grpcurl must reach them.
-PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-# Messages carry whole embedding batches and long prompts; gRPC's 4 MB default is too small.
-_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
 class CoreServer:
@@ -104,16 +90,15 @@ class CoreServer:
 
         self._interceptors = [
             ErrorsInterceptor(),
-            AuthInterceptor(authenticator, PUBLIC_METHOD_PREFIXES),
-            RateLimitMetadataInterceptor(_RATE_LIMITED_PREFIXES),
+            AuthInterceptor(authenticator),
         ]
         # RecordingServer keeps a table of every handler registered below, for local_channel().
         server = self._recording = RecordingServer(
             grpc.aio.server(
                 interceptors=self._interceptors,
                 options=[
-                    ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-                    ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                     ("grpc.so_reuseport", 1 if self._reuse_port else 0),
                 ],
             )
@@ -178,7 +163,7 @@ class CoreServer:
 
     def _redis_status_changed(self, up: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
-        task = asyncio.get_running_loop().create_task(self._health.set(RATE_LIMIT_REDIS_HEALTH, status))
+        task = asyncio.get_running_loop().create_task(self._health.set(RATE_LIMIT_HEALTH_SERVICE, status))
         self._health_updates.add(task)
         task.add_done_callback(self._health_updates.discard)
 

@@ -1,8 +1,8 @@
-"""THE table from a gRPC status (with its google.rpc.Status details) to an HTTP status and OpenAI error body.
+"""A failed gRPC call (status plus google.rpc.Status details) as an HTTP answer in OpenAI's error shape.
 
-The OpenAI SDK picks its exception class from the HTTP status alone and retries 408/409/429/5xx, so the status
-must be right (DESIGN.md §4). Details come from the `grpc-status-details-bin` trailer: ErrorInfo (reason,
-metadata), BadRequest (the field -> `param`) and RetryInfo (-> `retry-after`)."""
+The status, error.type and error.code come from the one gRPC <-> HTTP table (aqueduct_contract.status,
+DESIGN.md §4). Details come from the `grpc-status-details-bin` trailer: ErrorInfo (reason, metadata),
+BadRequest (the field -> `param`) and RetryInfo (-> `retry-after`)."""
 
 from __future__ import annotations
 
@@ -15,43 +15,13 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from starlette.responses import Response
 
+from aqueduct_contract import CLIENT_CLOSED_REQUEST, grpc_code_for_http, http_row, is_response_header
+
 from .responses import json_response
 
 Code = grpc.StatusCode
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
-_RATELIMIT_PREFIX = "x-ratelimit-"
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    status: int
-    type: str | None
-    code: str | None = None
-    should_retry: bool | None = None
-
-
-# gRPC code -> HTTP status, error.type, error.code. RESOURCE_EXHAUSTED is split by ErrorInfo reason below.
-TABLE: dict[Code, Row] = {
-    Code.INVALID_ARGUMENT: Row(400, "invalid_request_error"),
-    Code.OUT_OF_RANGE: Row(400, "invalid_request_error"),
-    Code.FAILED_PRECONDITION: Row(400, "invalid_request_error"),
-    Code.UNAUTHENTICATED: Row(401, "invalid_request_error", "invalid_api_key"),
-    Code.PERMISSION_DENIED: Row(403, "permission_denied_error"),
-    Code.NOT_FOUND: Row(404, "not_found_error"),
-    Code.ALREADY_EXISTS: Row(409, "invalid_request_error", should_retry=False),
-    Code.ABORTED: Row(409, "invalid_request_error"),
-    Code.RESOURCE_EXHAUSTED: Row(429, "rate_limit_error", "rate_limit_exceeded"),
-    Code.UNIMPLEMENTED: Row(501, "invalid_request_error"),
-    Code.UNAVAILABLE: Row(503, "server_error"),
-    Code.DEADLINE_EXCEEDED: Row(504, "timeout_error"),
-    Code.CANCELLED: Row(499, "cancelled"),
-    Code.INTERNAL: Row(500, "server_error"),
-    Code.UNKNOWN: Row(500, "server_error"),
-    Code.DATA_LOSS: Row(500, "server_error"),
-}
-QUOTA_ROW = Row(429, "insufficient_quota", "insufficient_quota", should_retry=False)
-_DEFAULT_ROW = Row(500, "server_error")
 
 # ErrorInfo reasons that give error.code a more precise value than the row's.
 _REASON_CODES = {"MODEL_NOT_FOUND": "model_not_found", "TOKEN_EXPIRED": "invalid_api_key"}
@@ -62,20 +32,7 @@ _GENERIC_MESSAGES = {
     500: "The server had an error while processing your request.",
     503: "The service is temporarily unavailable. Please retry.",
     504: "The request timed out.",
-    499: "The request was cancelled.",
-}
-
-# The error.type for an upstream's HTTP status passed through as is.
-_TYPES_BY_STATUS = {
-    400: "invalid_request_error",
-    401: "invalid_request_error",
-    403: "permission_denied_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    409: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    504: "timeout_error",
+    CLIENT_CLOSED_REQUEST: "The request was cancelled.",
 }
 
 
@@ -150,18 +107,17 @@ def from_status(
     text = message or ""
     upstream = _upstream_status(details)
     if upstream is not None:
-        row = TABLE.get(code, _DEFAULT_ROW)
+        # The upstream's own status goes back as is; its error.type, when it sent none, is the table's.
         error = OpenAIError(
             status=upstream,
             message=text or _GENERIC_MESSAGES.get(upstream, "The upstream returned an error."),
-            type=details.metadata.get("upstream_type") or _TYPES_BY_STATUS.get(upstream, row.type or "server_error"),
+            type=details.metadata.get("upstream_type") or http_row(grpc_code_for_http(upstream)).type,
             param=details.field,
             code=details.metadata.get("upstream_code"),
         )
     else:
-        quota = code == Code.RESOURCE_EXHAUSTED and details.reason == "QUOTA_EXCEEDED"
-        row = QUOTA_ROW if quota else TABLE.get(code, _DEFAULT_ROW)
-        if row.status >= 500 or row.status == 499:
+        row = http_row(code, details.reason)
+        if row.status >= 500 or row.status == CLIENT_CLOSED_REQUEST:
             # Core's own INTERNAL text is already safe ("internal error (request id ...)"); transport-level or
             # foreign statuses are not, so they are replaced.
             safe = details.reason is not None and row.status != 500
@@ -181,7 +137,7 @@ def from_status(
         error.headers["retry-after"] = str(max(0, math.ceil(details.retry_after_seconds)))
         error.headers["retry-after-ms"] = str(max(0, round(details.retry_after_seconds * 1000)))
     for key, value in details.metadata.items():
-        if key.startswith(_RATELIMIT_PREFIX):
+        if is_response_header(key):  # a 429's x-ratelimit-* values
             error.headers[key] = value
     return error
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aqueduct_contract import MAX_MESSAGE_BYTES
+
 
 @dataclass(frozen=True, slots=True)
 class FacadeSettings:
@@ -14,6 +16,6 @@ class FacadeSettings:
     # Deadline of the grpc.health.v1 Check behind GET /health.
     health_check_timeout_seconds: float = 2.0
     # Largest gRPC message the façade sends to / accepts from core (image-laden requests, embedding batches).
-    max_grpc_message_bytes: int = 64 * 1024 * 1024
+    max_grpc_message_bytes: int = MAX_MESSAGE_BYTES
     # Longest client-supplied x-request-id that is forwarded as is; longer (or non-printable) ones are replaced.
     max_request_id_length: int = 128

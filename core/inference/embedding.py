@@ -6,7 +6,8 @@ from aqueduct.v1 import embedding_pb2
 
 from aqueduct_openai import embedding_list_from_json, embedding_params_to_json
 from core.inference.caller import Caller
-from core.inference.pipeline import InferenceDeps, Metered, OnServed, decode_upstream, ensure_usage, upstream_body
+from core.inference.pipeline import InferenceDeps, Metered, decode_upstream, ensure_usage, upstream_body
+from core.inference.response_metadata import ResponseMetadata
 from core.inference.token_estimate import estimate_prompt_tokens
 
 ENDPOINT = "embedding"
@@ -17,7 +18,11 @@ class EmbeddingInference:
         self._deps = deps
 
     async def create(
-        self, params: embedding_pb2.EmbeddingParams, caller: Caller, *, on_served: OnServed | None = None
+        self,
+        params: embedding_pb2.EmbeddingParams,
+        caller: Caller,
+        *,
+        response_metadata: ResponseMetadata | None = None,
     ) -> embedding_pb2.EmbeddingList:
         end_user = params.user_id if params.HasField("user_id") else None
         with Metered(self._deps.meter(caller, end_user)) as meter:
@@ -30,7 +35,7 @@ class EmbeddingInference:
                 meter,
                 lambda p: p.embeddings(body, request_id=rid),
                 request_id=rid,
-                on_served=on_served,
+                response_metadata=response_metadata,
                 estimated_input_tokens=estimate_prompt_tokens(body.get("input")),
             ) as response:
                 tokens_in, _, estimated = await ensure_usage(

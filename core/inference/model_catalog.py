@@ -6,8 +6,8 @@ import base64
 import binascii
 import bisect
 
-from core.errors import InvalidRequest
-from core.routing.registry import ModelGroup, ModelRegistry, model_not_found
+from core.errors import InvalidRequest, model_not_found
+from core.routing.registry import ModelGroup, ModelRegistry
 
 
 class ModelCatalog:

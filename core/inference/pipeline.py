@@ -11,9 +11,11 @@ from typing import TypeVar
 
 from aqueduct_openai import CodecError
 from core.errors import InvalidRequest
+from core.governance.limits.admission import Reservation
 from core.governance.limits.hooks import InferenceGovernance
 from core.inference.caller import Caller
 from core.inference.outcome import outcome_of
+from core.inference.response_metadata import ResponseMetadata
 from core.inference.token_estimate import TokenCounter, token_counter
 from core.inference.usage_meter import UsageMeter
 from core.providers.base import JSONObject, Provider, ProviderLookup
@@ -27,18 +29,6 @@ T = TypeVar("T")
 
 # Settings.stream_max_chunks_per_message's default, for callers that build InferenceDeps by hand (tests).
 DEFAULT_MAX_CHUNKS_PER_MESSAGE = 64
-
-
-@dataclass(frozen=True, slots=True)
-class ServedBy:
-    """Which model group and deployment answered; core sends them to the client as the
-    x-aqueduct-model-group / x-aqueduct-deployment response headers."""
-
-    model_group: str
-    deployment: str  # Deployment.id, "<model_name>#<index in model_list>"
-
-
-OnServed = Callable[[ServedBy], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +69,13 @@ class InferenceDeps:
         call: Callable[[Provider], Awaitable[T]],
         *,
         request_id: str,
-        on_served: OnServed | None = None,
+        response_metadata: ResponseMetadata | None = None,
         estimated_input_tokens: int = 0,
     ) -> AsyncIterator[T]:
         """Lets the router call `group`'s deployments (with retries and fallbacks) until `call` succeeds,
         and yields its value; the block's own failures are never retried (see core/routing/router.py). The
-        meter names the deployment tried last (the one that answered, or the last that failed)."""
+        meter names the deployment tried last (the one that answered, or the last that failed);
+        `response_metadata` gets the rate-limit headers and the deployment that answered."""
         router = self.router
         assert router is not None  # set in __post_init__
 
@@ -94,7 +85,7 @@ class InferenceDeps:
             meter.mark_in_flight(estimated_input_tokens)
 
         async with (
-            self._admitted(group, meter, estimated_input_tokens),
+            self._admitted(group, meter, estimated_input_tokens) as reservation,
             router.route(
                 group,
                 endpoint,
@@ -105,8 +96,10 @@ class InferenceDeps:
                 excluded_models=self._excluded_models(meter),
             ) as routed,
         ):
-            if on_served is not None:
-                on_served(ServedBy(model_group=routed.deployment.model_name, deployment=routed.deployment.id))
+            if response_metadata is not None:
+                if reservation is not None:
+                    response_metadata.update(reservation.headers)
+                response_metadata.served_by(routed.deployment.model_name, routed.deployment.id)
             yield routed.value
 
     def _excluded_models(self, meter: UsageMeter) -> frozenset[str]:
@@ -116,7 +109,7 @@ class InferenceDeps:
 
     def _admitted(
         self, group: ModelGroup, meter: UsageMeter, estimated_input_tokens: int
-    ) -> AbstractAsyncContextManager[object]:
+    ) -> AbstractAsyncContextManager[Reservation | None]:
         """Rate-limit admission around the upstream attempts: reserved before the first, settled with the
         meter's tokens after the block (a failed upstream call still counts; a 429 here reserves nothing)."""
         if self.governance is None:

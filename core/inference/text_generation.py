@@ -12,12 +12,12 @@ from core.inference.caller import Caller
 from core.inference.pipeline import (
     InferenceDeps,
     Metered,
-    OnServed,
     ask_for_stream_usage,
     decode_upstream,
     ensure_usage,
     upstream_body,
 )
+from core.inference.response_metadata import ResponseMetadata
 from core.inference.stream_pump import StreamPump
 from core.inference.stream_usage import StreamUsage
 from core.inference.token_estimate import TokenCounter, estimate_text_tokens
@@ -68,7 +68,9 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
         self._deps = deps
         self._endpoint = endpoint
 
-    async def create(self, params: ParamsT, caller: Caller, *, on_served: OnServed | None = None) -> ResultT:
+    async def create(
+        self, params: ParamsT, caller: Caller, *, response_metadata: ResponseMetadata | None = None
+    ) -> ResultT:
         ep = self._endpoint
         with Metered(self._deps.meter(caller, _end_user(params))) as meter:
             group = self._deps.resolve(params.model, ep.name, meter)
@@ -82,7 +84,7 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
                 meter,
                 lambda p: ep.call(p, body, rid),
                 request_id=rid,
-                on_served=on_served,
+                response_metadata=response_metadata,
                 estimated_input_tokens=input_estimate,
             ) as response:
                 tokens_in, tokens_out, estimated = await ensure_usage(
@@ -104,7 +106,7 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
         *,
         on_accepted: Callable[[], Awaitable[None]],
         emit: Callable[[list[ChunkT]], Awaitable[None]],
-        on_served: OnServed | None = None,
+        response_metadata: ResponseMetadata | None = None,
     ) -> None:
         """Calls `on_accepted` once the upstream accepted the request (so earlier failures are ordinary
         errors), then `emit` with each batch of chunks. Usage reaches the client only if it asked."""
@@ -136,7 +138,7 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
                 meter,
                 lambda p: ep.open_stream(p, body, rid),
                 request_id=rid,
-                on_served=on_served,
+                response_metadata=response_metadata,
                 estimated_input_tokens=input_estimate,
             ) as upstream:
                 await pump.run(upstream, on_accepted)

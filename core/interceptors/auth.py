@@ -11,13 +11,10 @@ from typing import Any
 
 import grpc
 
+from aqueduct_contract import AUTHORIZATION, PUBLIC_METHOD_PREFIXES
 from core.auth.authenticator import Authenticator
 from core.auth.principal import set_principal
 from core.interceptors._handlers import Context, Handler, StreamBehavior, UnaryBehavior, wrap_behaviors
-
-AUTHORIZATION = "authorization"
-
-DEFAULT_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 def _header(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | None:
@@ -28,7 +25,7 @@ def _header(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | None:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator, public_prefixes: Iterable[str] = DEFAULT_PUBLIC_PREFIXES):
+    def __init__(self, authenticator: Authenticator, public_prefixes: Iterable[str] = PUBLIC_METHOD_PREFIXES):
         self._authenticator = authenticator
         self._public = tuple(public_prefixes)
 

@@ -8,6 +8,7 @@ from typing import Final
 import aiohttp
 import orjson
 
+from aqueduct_contract import REQUEST_ID
 from core.providers.base import JSONObject, UpstreamStream
 from core.providers.endpoint import Endpoint, endpoint_of
 from core.providers.event_stream import HTTPEventStream
@@ -22,7 +23,6 @@ from core.providers.upstream_errors import (
     nothing_was_sent,
     redirect_error,
 )
-from core.request_context import REQUEST_ID
 from core.routing.deployment import Deployment
 from core.settings import ConfigError
 

@@ -2,7 +2,7 @@
 
 from core.routing.deployment import Deployment
 from core.routing.health import DeploymentHealth, DeploymentStatus, HealthBoard
-from core.routing.registry import ENDPOINT_MODES, ModelGroup, ModelRegistry, model_not_found
+from core.routing.registry import ENDPOINT_MODES, ModelGroup, ModelRegistry
 from core.routing.router import Routed, Router, validate_router_settings
 from core.routing.router_settings import RouterSettings, RoutingStrategy, router_settings_of
 from core.routing.selection import DeploymentSelector, WeightedShuffle
@@ -25,7 +25,6 @@ __all__ = [
     "RoutingStrategy",
     "WeightedShuffle",
     "build_selector",
-    "model_not_found",
     "router_settings_of",
     "validate_router_settings",
 ]

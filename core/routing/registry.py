@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import InvalidRequest, ModelNotFound
+from core.errors import InvalidRequest, model_not_found
 from core.routing.deployment import Deployment
 from core.settings import ModelMode, Settings
 
@@ -50,10 +50,6 @@ class ModelGroup:
                 f"{_ENDPOINT_LABELS[endpoint]}.",
                 field="model",
             )
-
-
-def model_not_found(name: str) -> ModelNotFound:
-    return ModelNotFound(f"The model `{name}` does not exist or you do not have access to it.", field="model")
 
 
 class ModelRegistry:

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from aqueduct.v1 import chat_pb2, chat_service_pb2, chat_service_pb2_grpc
 
 from core.inference.chat import ChatInference
-from core.services._inference_call import Context, Served, accept_stream, caller_of, set_served_trailers
+from core.inference.response_metadata import ResponseMetadata
+from core.services._inference_call import Context, caller_of, send_response_metadata
 
 _CREATE = "/aqueduct.v1.ChatService/CreateChatCompletion"
 _STREAM = "/aqueduct.v1.ChatService/StreamChatCompletion"
@@ -20,9 +21,9 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     async def CreateChatCompletion(
         self, request: chat_service_pb2.CreateChatCompletionRequest, context: Context
     ) -> chat_service_pb2.CreateChatCompletionResponse:
-        served = Served()
-        completion = await self._chat.create(request.params, caller_of(context, _CREATE), on_served=served.record)
-        set_served_trailers(context, served)
+        metadata = ResponseMetadata()
+        completion = await self._chat.create(request.params, caller_of(context, _CREATE), response_metadata=metadata)
+        await send_response_metadata(context, metadata)
         return chat_service_pb2.CreateChatCompletionResponse(completion=completion)
 
     async def StreamChatCompletion(
@@ -34,13 +35,13 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         async def emit(chunks: list[chat_pb2.ChatCompletionChunk]) -> None:
             await context.write(chat_service_pb2.StreamChatCompletionResponse(chunks=chunks))
 
-        served = Served()
+        metadata = ResponseMetadata()
         await self._chat.stream(
             request.params,
             caller_of(context, _STREAM),
-            on_accepted=lambda: accept_stream(context, served),
+            on_accepted=lambda: send_response_metadata(context, metadata),
             emit=emit,
-            on_served=served.record,
+            response_metadata=metadata,
         )
         return
         yield

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from aqueduct.v1 import completion_pb2, completion_service_pb2, completion_service_pb2_grpc
 
 from core.inference.completion import CompletionInference
-from core.services._inference_call import Context, Served, accept_stream, caller_of, set_served_trailers
+from core.inference.response_metadata import ResponseMetadata
+from core.services._inference_call import Context, caller_of, send_response_metadata
 
 _CREATE = "/aqueduct.v1.CompletionService/CreateCompletion"
 _STREAM = "/aqueduct.v1.CompletionService/StreamCompletion"
@@ -20,11 +21,11 @@ class CompletionServicer(completion_service_pb2_grpc.CompletionServiceServicer):
     async def CreateCompletion(
         self, request: completion_service_pb2.CreateCompletionRequest, context: Context
     ) -> completion_service_pb2.CreateCompletionResponse:
-        served = Served()
+        metadata = ResponseMetadata()
         completion = await self._completions.create(
-            request.params, caller_of(context, _CREATE), on_served=served.record
+            request.params, caller_of(context, _CREATE), response_metadata=metadata
         )
-        set_served_trailers(context, served)
+        await send_response_metadata(context, metadata)
         return completion_service_pb2.CreateCompletionResponse(completion=completion)
 
     async def StreamCompletion(
@@ -34,13 +35,13 @@ class CompletionServicer(completion_service_pb2_grpc.CompletionServiceServicer):
         async def emit(chunks: list[completion_pb2.Completion]) -> None:
             await context.write(completion_service_pb2.StreamCompletionResponse(chunks=chunks))
 
-        served = Served()
+        metadata = ResponseMetadata()
         await self._completions.stream(
             request.params,
             caller_of(context, _STREAM),
-            on_accepted=lambda: accept_stream(context, served),
+            on_accepted=lambda: send_response_metadata(context, metadata),
             emit=emit,
-            on_served=served.record,
+            response_metadata=metadata,
         )
         return
         yield

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aqueduct.v1 import embedding_service_pb2, embedding_service_pb2_grpc
 
 from core.inference.embedding import EmbeddingInference
-from core.services._inference_call import Context, Served, caller_of, set_served_trailers
+from core.inference.response_metadata import ResponseMetadata
+from core.services._inference_call import Context, caller_of, send_response_metadata
 
 _CREATE = "/aqueduct.v1.EmbeddingService/CreateEmbeddings"
 
@@ -17,7 +18,7 @@ class EmbeddingServicer(embedding_service_pb2_grpc.EmbeddingServiceServicer):
     async def CreateEmbeddings(
         self, request: embedding_service_pb2.CreateEmbeddingsRequest, context: Context
     ) -> embedding_service_pb2.CreateEmbeddingsResponse:
-        served = Served()
-        result = await self._embeddings.create(request.params, caller_of(context, _CREATE), on_served=served.record)
-        set_served_trailers(context, served)
+        metadata = ResponseMetadata()
+        result = await self._embeddings.create(request.params, caller_of(context, _CREATE), response_metadata=metadata)
+        await send_response_metadata(context, metadata)
         return embedding_service_pb2.CreateEmbeddingsResponse(embeddings=result)

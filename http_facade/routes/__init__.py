@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from . import chat, completions, embeddings, health, models
 from ._common import RouteDeps
 
 
-def all_routes(deps: RouteDeps) -> list[Route]:
-    return [
+def all_routes(deps: RouteDeps) -> list[BaseRoute]:
+    """The router tries routes in order (one regex match each), so the /v1 forms that the SDKs call come
+    first, the hot inference routes first among them; the unprefixed forms follow in the same order."""
+    routes: list[Route] = [
         *chat.routes(deps),
         *completions.routes(deps),
         *embeddings.routes(deps),
         *models.routes(deps),
         *health.routes(deps),
     ]
+    return [*sorted(routes, key=_unprefixed)]
+
+
+def _unprefixed(route: Route) -> bool:
+    return not route.path.startswith("/v1/")
 
 
 __all__ = ["RouteDeps", "all_routes"]

@@ -4,7 +4,7 @@ metadata, and answer with the codec's JSON (or SSE) or the error table's answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,19 +16,12 @@ from aqueduct_openai import CodecError, loads, stream_requested
 
 from ..core_client import CoreClient
 from ..errors import error_response, from_rpc_error, invalid_request, server_error
-from ..forwarding import Forwarded, forwarded
+from ..forwarding import Forwarded, forwarded, response_headers
 from ..responses import json_response
 from ..settings import FacadeSettings
 from ..streaming import Render, SSEResponse, StreamCall, start_stream
 
 log = logging.getLogger("aqueduct.facade")
-
-# Which model group and deployment served the request. Core sends them as gRPC trailing metadata for unary
-# calls and initial metadata for streams; the key strings are copied from core/services/_inference_call.py
-# because the façade must not import core.
-ROUTING_HEADERS = ("x-aqueduct-model-group", "x-aqueduct-deployment")
-# OpenAI's rate-limit headers (x-ratelimit-limit-requests, ...): initial metadata for unary calls and streams.
-RATE_LIMIT_PREFIX = "x-ratelimit-"
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -57,7 +50,7 @@ async def parse_body(request: Request, from_json: Callable[[Any], P], fwd: Forwa
         raise BadRequest(error_response(invalid_request(exc.message, exc.field), fwd.request_id)) from None
 
 
-async def unary(call: Awaitable[R], render: Callable[[R], Any], fwd: Forwarded) -> Response:
+async def unary(call: grpc.aio.UnaryUnaryCall[Any, R], render: Callable[[R], Any], fwd: Forwarded) -> Response:
     try:
         response = await call
     except grpc.aio.AioRpcError as exc:
@@ -67,12 +60,7 @@ async def unary(call: Awaitable[R], render: Callable[[R], Any], fwd: Forwarded) 
     except CodecError as exc:
         log.error("core sent a response that cannot be rendered (request id %s): %s", fwd.request_id, exc.message)
         return error_response(server_error(), fwd.request_id)
-    headers = {
-        "x-request-id": fwd.request_id,
-        **await routing_headers(call, "initial_metadata"),
-        **await routing_headers(call, "trailing_metadata"),
-    }
-    return json_response(body, headers=headers)
+    return json_response(body, headers=await response_headers(call, fwd.request_id))
 
 
 async def stream(call: StreamCall, render: Render, fwd: Forwarded, settings: FacadeSettings) -> Response:
@@ -85,21 +73,8 @@ async def stream(call: StreamCall, render: Render, fwd: Forwarded, settings: Fac
         start,
         render,
         keepalive_seconds=settings.stream_keepalive_seconds,
-        headers={"x-request-id": fwd.request_id, **await routing_headers(call, "initial_metadata")},
+        headers=await response_headers(call, fwd.request_id),
     )
-
-
-async def routing_headers(call: object, which: str) -> dict[str, str]:
-    """The ROUTING_HEADERS and x-ratelimit-* pairs in the call's `which` metadata (already received)."""
-    read = getattr(call, which, None)
-    if read is None:
-        return {}
-    metadata = await read()
-    return {
-        k: v
-        for k, v in metadata or ()
-        if (k in ROUTING_HEADERS or k.startswith(RATE_LIMIT_PREFIX)) and isinstance(v, str)
-    }
 
 
 def both_paths(path: str) -> tuple[str, str]:

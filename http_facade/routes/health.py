@@ -1,7 +1,7 @@
 """GET /health: 200 once core answers grpc.health.v1 Check (service "") with SERVING, else 503 JSON.
 
 `details.rate_limits` says where rate-limit windows live: "redis", "in-process" (no Redis configured) or
-"in-process (fallback: redis unreachable)" - core reports the last as health service RATE_LIMIT_SERVICE."""
+"in-process (fallback: redis unreachable)" - core reports the last as health service RATE_LIMIT_HEALTH_SERVICE."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from aqueduct_contract import RATE_LIMIT_HEALTH_SERVICE
+
 from ..errors import OpenAIError
 from ..responses import json_response
 from ._common import RouteDeps, both_paths
-
-# Core's health service name for the shared rate-limit store (copied from core/server.py: no core import).
-RATE_LIMIT_SERVICE = "aqueduct.limits.redis"
 
 
 async def _details(deps: RouteDeps) -> dict[str, str]:
     try:
         answer = await deps.core.health_check(
-            health_pb2.HealthCheckRequest(service=RATE_LIMIT_SERVICE),
+            health_pb2.HealthCheckRequest(service=RATE_LIMIT_HEALTH_SERVICE),
             timeout=deps.settings.health_check_timeout_seconds,
         )
     except grpc.aio.AioRpcError as exc:

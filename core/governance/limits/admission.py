@@ -17,7 +17,7 @@ from core.auth.principal import Principal
 from core.errors import RateLimited
 from core.governance.limits.backend import AdmitResult, LimiterBackend, Rejection
 from core.governance.limits.failover import FailoverLimiter
-from core.governance.limits.headers import rate_limit_headers, requests_text, set_response_metadata
+from core.governance.limits.headers import rate_limit_headers, requests_text
 from core.governance.limits.memory_backend import MemoryBackend
 from core.governance.limits.model import DIMENSION_LABELS, DIMENSION_NAMES, WINDOW_SECONDS, Check, Dimension
 from core.governance.limits.plan import ModelLimit, plan_checks
@@ -94,14 +94,13 @@ class Admission:
 
     async def admit(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> Reservation:
         """Reserves the request in every applicable window, or raises RateLimited (nothing reserved). The
-        x-ratelimit-* headers of the outcome are also put on the current RPC (core.governance.limits.headers)."""
+        x-ratelimit-* headers of the outcome are the reservation's `headers` (or the error's metadata)."""
         checks = self.checks(principal, model, estimated_input_tokens)
         if not checks:
             return _unlimited()
         keys = tuple(c.key for c in checks)
         result, backend = await self.limiter.admit(keys, [c.limits for c in checks], [c.costs for c in checks])
         headers = rate_limit_headers(checks, result.states)
-        set_response_metadata(headers)
         if result.rejection is not None:
             raise rate_limited(checks, result, result.rejection, headers)
         reserved = checks[0].costs[Dimension.INPUT_TOKENS]

@@ -1,5 +1,6 @@
 """OpenAI's rate-limit headers (x-ratelimit-limit/remaining/reset-requests and -tokens) from the state of
-the windows a request was checked against, and the per-RPC slot that carries them to the response.
+the windows a request was checked against. They reach the client in the reservation's response metadata
+(core.inference.response_metadata) or, on a 429, in the RateLimited error's metadata.
 
 The header values describe the tightest limit: for requests the window with the fewest requests left (in
 requests of this model's weight), for tokens the token window (input, output or total) with the fewest
@@ -8,19 +9,17 @@ tokens left. Reset is the time until that window has fully emptied, as OpenAI de
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 
+from aqueduct_contract.metadata import (
+    LIMIT_REQUESTS,
+    LIMIT_TOKENS,
+    REMAINING_REQUESTS,
+    REMAINING_TOKENS,
+    RESET_REQUESTS,
+    RESET_TOKENS,
+)
 from core.governance.limits.backend import KeyState
 from core.governance.limits.model import REQUEST_UNITS, TOKEN_DIMENSIONS, Check, Dimension
-
-LIMIT_REQUESTS = "x-ratelimit-limit-requests"
-REMAINING_REQUESTS = "x-ratelimit-remaining-requests"
-RESET_REQUESTS = "x-ratelimit-reset-requests"
-LIMIT_TOKENS = "x-ratelimit-limit-tokens"
-REMAINING_TOKENS = "x-ratelimit-remaining-tokens"
-RESET_TOKENS = "x-ratelimit-reset-tokens"
-
-Metadata = tuple[tuple[str, str], ...]
 
 
 def format_duration(ms: int) -> str:
@@ -62,21 +61,3 @@ def rate_limit_headers(checks: Sequence[Check], states: Sequence[KeyState]) -> d
 def requests_text(units: int) -> str:
     """Request units as a number of requests ("3", "2.5")."""
     return f"{units / REQUEST_UNITS:.2f}".rstrip("0").rstrip(".")
-
-
-# The rate-limit headers of the RPC being served. Set by the admission (in the RPC's task) and sent as
-# initial metadata: by the metadata interceptor for unary RPCs, by the stream's accept step for streams.
-_response_metadata: ContextVar[Metadata] = ContextVar("aqueduct_rate_limit_metadata", default=())
-
-
-def set_response_metadata(headers: dict[str, str]) -> None:
-    _response_metadata.set(tuple(headers.items()))
-
-
-def response_metadata() -> Metadata:
-    """The x-ratelimit-* pairs to send with the current RPC's response (empty when no limit applied)."""
-    return _response_metadata.get()
-
-
-def clear_response_metadata() -> None:
-    _response_metadata.set(())

@@ -7,17 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from core.auth.principal import Principal
-from core.errors import ModelNotFound
+from core.errors import model_not_found
 from core.governance.access.exclusions import ExclusionPolicy
 from core.governance.limits.admission import Admission, Reservation
 
 # (input_tokens, output_tokens) of the request as far as they are known.
 TokenSource = Callable[[], tuple[int, int]]
-
-
-def model_not_found(name: str) -> ModelNotFound:
-    # The same words as an unknown model (core.routing.registry), so exclusion is not observable.
-    return ModelNotFound(f"The model `{name}` does not exist or you do not have access to it.", field="model")
 
 
 class InferenceGovernance:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import httpx2
 import openai
 import pytest
 
@@ -73,3 +74,25 @@ def test_only_admins_and_org_admins_change_exclusions(tenant: Tenant) -> None:
     denied = tenant.cli("exclusions", "add", "--user", email, "--model", "x", token=ann, check=False)
     assert denied.returncode != 0 and "permission denied" in denied.stderr
     assert tenant.cli("exclusions", "show", "--user", email, token=ann).returncode == 0
+
+
+def test_an_excluded_model_answers_byte_for_byte_like_an_unknown_one(tenant: Tenant) -> None:
+    # The config's global list excludes "global-hidden"; "global-hiddex" (same length, so Content-Length matches
+    # too) is configured nowhere. Apart from the name, status, headers and body must be the same bytes.
+    _, ann = tenant.user("ann")
+
+    def answer(method: str, path: str, model: str) -> tuple[int, dict[str, str], bytes]:
+        body = {"model": model, "messages": MESSAGES} if method == "POST" else None
+        with httpx2.Client(base_url=tenant.gateway.v1) as http:
+            reply = http.request(
+                method, path, json=body, headers={"authorization": f"Bearer {ann}", "x-request-id": "same-request"}
+            )
+        headers = {k: v for k, v in reply.headers.items() if k != "date"}
+        return reply.status_code, headers, reply.content.replace(model.encode(), b"<model>")
+
+    for method, path in (("POST", "/chat/completions"), ("GET", "/models/{}")):
+        excluded = answer(method, path.format("global-hidden"), "global-hidden")
+        unknown = answer(method, path.format("global-hiddex"), "global-hiddex")
+        assert excluded[0] == 404
+        assert excluded == unknown
+        assert b"The model `<model>` does not exist" in excluded[2]

@@ -43,6 +43,11 @@ def test_org_member_limit_with_user_override_and_headers(tenant: Tenant) -> None
     assert raw.headers["x-ratelimit-limit-requests"] == "2"
     assert raw.headers["x-ratelimit-remaining-requests"] == "1"
     assert raw.headers["x-ratelimit-reset-requests"].endswith("s")
+    # One response metadata carries both producers' headers: the limits' and the router's.
+    assert (raw.headers["x-aqueduct-model-group"], raw.headers["x-aqueduct-deployment"]) == (
+        "chat-model",
+        "chat-model#0",
+    )
     assert raw.parse().choices
 
     assert chat(tenant, ann).status_code == 200
@@ -131,6 +136,7 @@ def test_stream_carries_the_headers(tenant: Tenant) -> None:
         assert response.status_code == 200
         assert response.headers["x-ratelimit-remaining-requests"] == "4"
         assert all(h in response.headers for h in RATE_HEADERS)
+        assert response.headers["x-aqueduct-deployment"] == "chat-model#0"
         list(response.iter_lines())
 
 

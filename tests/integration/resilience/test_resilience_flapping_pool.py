@@ -77,7 +77,7 @@ async def test_a_flapping_pool_with_one_healthy_deployment_shows_no_errors(upstr
             else:
                 unary = gw.chat.CreateChatCompletion(chat_service_pb2.CreateChatCompletionRequest(params=params))
                 await unary
-                metadata = await unary.trailing_metadata()
+                metadata = await unary.initial_metadata()
             served[initial(metadata)["x-aqueduct-deployment"]] += 1
 
         async def worker() -> None:

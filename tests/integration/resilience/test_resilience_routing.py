@@ -31,8 +31,8 @@ async def _unary(
         chat_service_pb2.CreateChatCompletionRequest(params=chat(model, **extra)), metadata=metadata
     )
     response = await call
-    # Unary calls carry the routing headers in trailing metadata (streams: initial).
-    return response.completion, initial(await call.trailing_metadata())
+    # The routing headers are initial metadata, for unary calls as for streams.
+    return response.completion, initial(await call.initial_metadata())
 
 
 async def test_traffic_splits_by_weight_and_headers_name_the_deployment(upstream: FakeUpstream) -> None:

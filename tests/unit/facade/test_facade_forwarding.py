@@ -45,12 +45,17 @@ def test_unusable_values_are_not_forwarded() -> None:
     assert "x-aqueduct-user-agent" not in metadata and "authorization" not in metadata
 
 
-def test_wire_keys_match_core() -> None:
-    # The façade copies these strings instead of importing core; this keeps the copies honest.
-    from core import request_context
-    from http_facade import forwarding
+def test_core_reads_what_the_facade_forwards() -> None:
+    # Both sides take the keys from aqueduct_contract; this checks the two ends of the wire fit together.
+    from core.request_context import RequestContext
 
-    assert forwarding.REQUEST_ID == request_context.REQUEST_ID
-    assert forwarding.USER_AGENT == request_context.USER_AGENT
-    assert forwarding.CLIENT_ADDR == request_context.CLIENT_ADDR
-    assert forwarding.ENDPOINT == request_context.ENDPOINT
+    request = make_request({"User-Agent": "OpenAI/Python 3.57", "X-Request-Id": "r1"})
+    sent = forwarded(request, "POST /v1/embeddings", 128).metadata
+    context = RequestContext.from_metadata(sent, "/aqueduct.v1.EmbeddingService/CreateEmbeddings", "ipv4:127.0.0.1:1")
+    assert context == RequestContext(
+        request_id="r1",
+        endpoint_method="POST",
+        endpoint_path="/v1/embeddings",
+        user_agent="OpenAI/Python 3.57",
+        client_addr="10.1.2.3",
+    )

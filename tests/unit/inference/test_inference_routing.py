@@ -1,5 +1,5 @@
 """The inference path with the router: a failing deployment is retried on another, the usage record and
-`on_served` name the deployment that answered, and a stream error after acceptance is not retried."""
+the response metadata name the deployment that answered, and a stream error after acceptance is not retried."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from aqueduct_openai import chat_params_from_json
 from core.errors import UpstreamError, UpstreamUnavailable
 from core.inference.chat import ChatInference
-from core.inference.pipeline import InferenceDeps, ServedBy
+from core.inference.pipeline import InferenceDeps
+from core.inference.response_metadata import ResponseMetadata
 from core.providers.base import Provider
 from core.routing import Deployment, ModelRegistry
 from core.settings import Settings
@@ -48,10 +49,10 @@ async def test_a_failing_deployment_is_retried_and_the_answering_one_is_reported
     chat = _chat({"bad": bad, "good": good}, sink)
     params = chat_params_from_json({"model": "m", "messages": [{"role": "user", "content": "x"}]})
     for _ in range(10):
-        served: list[ServedBy] = []
-        completion = await chat.create(params, make_caller(), on_served=served.append)
+        metadata = ResponseMetadata()
+        completion = await chat.create(params, make_caller(), response_metadata=metadata)
         assert completion.model == "good"
-        assert served == [ServedBy(model_group="m", deployment="m#1")]
+        assert metadata.pairs() == (("x-aqueduct-model-group", "m"), ("x-aqueduct-deployment", "m#1"))
     assert {(e.status, e.deployment, e.request_id) for e in sink.events} == {(200, "good", "req-123")}
     assert all(call[2] == "req-123" for call in bad.calls + good.calls)
 

@@ -12,7 +12,7 @@ from core.errors import RateLimited
 from core.governance.limits.admission import Admission
 from core.governance.limits.backend import AdmitResult, Amounts
 from core.governance.limits.failover import FailoverLimiter
-from core.governance.limits.headers import format_duration, response_metadata
+from core.governance.limits.headers import format_duration
 from core.governance.limits.memory_backend import MemoryBackend
 from core.governance.limits.model import LimitValues, ScopeKind
 from core.governance.limits.plan import ModelLimit
@@ -54,7 +54,6 @@ async def test_success_carries_openai_headers(clock: FakeClock) -> None:
         "x-ratelimit-remaining-tokens": "900",
         "x-ratelimit-reset-tokens": format_duration(reservation_reset(clock)),
     }
-    assert dict(response_metadata()) == reservation.headers
 
 
 def reservation_reset(clock: FakeClock) -> int:
@@ -77,7 +76,6 @@ async def test_429_names_the_limit_and_level_and_counts_nothing(clock: FakeClock
     assert error.metadata["x-ratelimit-remaining-requests"] == "0"
     assert error.metadata["x-ratelimit-limit-requests"] == "2"
     assert error.metadata["limit_level"] == "member"
-    assert dict(response_metadata())["x-ratelimit-remaining-requests"] == "0"
     # The org pool saw the two admitted requests only.
     [pool] = await adm.limiter.usage(["o:o1"])
     assert pool.used[0] == 2_000_000
