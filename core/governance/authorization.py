@@ -1,5 +1,5 @@
-"""Who may do what, decided from the Principal alone. Checks that need the database (team admin) live with
-the operations that use them."""
+"""Who may do what, decided from the Principal (and, for governance, the resolved scope). Checks that need the
+database (team admin) live with the operations that use them."""
 
 from __future__ import annotations
 

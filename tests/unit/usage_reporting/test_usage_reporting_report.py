@@ -147,9 +147,9 @@ async def test_scopes_narrow_and_are_authorized(world: AsyncEngine) -> None:
         await report(world, ANN, team)
     # Another org's scope answers as one that does not exist.
     other_org = Scope(ScopeKind.ORG, "o-2", "orgs/two", "o-2", "orgs/two")
-    with pytest.raises(NotFound, match="^orgs/two not found$"):
+    with pytest.raises(NotFound, match=r"^orgs/two not found$"):
         await report(world, ORG_ADMIN, other_org)
-    with pytest.raises(NotFound, match="^users/ann@one.test not found$"):
+    with pytest.raises(NotFound, match=r"^users/ann@one\.test not found$"):
         await report(world, BOB, ann_scope)
 
 
