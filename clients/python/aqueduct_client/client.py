@@ -10,9 +10,9 @@ Every call carries `authorization: Bearer <token>`; results are the generated pr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Self, TypedDict, Unpack
+from typing import Protocol, Self, TypedDict, TypeVar, Unpack
 
 import grpc
 from aqueduct.v1 import (
@@ -99,6 +99,22 @@ def chat_params(model: str, messages: Sequence[MessageLike], options: ChatOption
     if "include_usage" in options:
         params.stream_options.include_usage = options["include_usage"]
     return params
+
+
+class _Page(Protocol):
+    @property
+    def next_page_token(self) -> str: ...
+
+
+_P = TypeVar("_P", bound=_Page)
+
+
+async def _every_page(fetch: Callable[[str], Awaitable[_P]]) -> list[_P]:
+    """fetch(page_token) from the first page until next_page_token is empty."""
+    pages = [await fetch("")]
+    while pages[-1].next_page_token:
+        pages.append(await fetch(pages[-1].next_page_token))
+    return pages
 
 
 class AqueductClient:
@@ -192,16 +208,13 @@ class AqueductClient:
 
     async def list_models(self) -> list[model_pb2.Model]:
         """Every model the caller may use, across all pages."""
-        models: list[model_pb2.Model] = []
-        token = ""
-        while True:
-            page = await self._models.ListModels(
+
+        async def fetch(token: str) -> model_service_pb2.ListModelsResponse:
+            return await self._models.ListModels(
                 model_service_pb2.ListModelsRequest(page_size=MODELS_PAGE_SIZE, page_token=token)
             )
-            models.extend(page.models)
-            token = page.next_page_token
-            if not token:
-                return models
+
+        return [model for page in await _every_page(fetch) for model in page.models]
 
     async def get_model(self, model: str) -> model_pb2.Model:
         response = await self._models.GetModel(model_service_pb2.GetModelRequest(id=model))
@@ -217,17 +230,14 @@ class AqueductClient:
 
     async def list_rate_limits(self, scope: str) -> list[governance_pb2.RateLimit]:
         """Every rate limit of a scope, across all pages."""
-        limits: list[governance_pb2.RateLimit] = []
-        token = ""
-        while True:
+
+        async def fetch(token: str) -> governance_service_pb2.ListRateLimitsResponse:
             request = governance_service_pb2.ListRateLimitsRequest(
                 parent=scope, page_size=GOVERNANCE_PAGE_SIZE, page_token=token
             )
-            page = await self._governance.ListRateLimits(request)
-            limits.extend(page.rate_limits)
-            token = page.next_page_token
-            if not token:
-                return limits
+            return await self._governance.ListRateLimits(request)
+
+        return [limit for page in await _every_page(fetch) for limit in page.rate_limits]
 
     async def update_rate_limit(
         self,
@@ -267,17 +277,14 @@ class AqueductClient:
 
     async def list_exclusions(self, scope: str) -> list[governance_pb2.Exclusion]:
         """A scope's own exclusions, across all pages."""
-        exclusions: list[governance_pb2.Exclusion] = []
-        token = ""
-        while True:
+
+        async def fetch(token: str) -> governance_service_pb2.ListExclusionsResponse:
             request = governance_service_pb2.ListExclusionsRequest(
                 parent=scope, page_size=GOVERNANCE_PAGE_SIZE, page_token=token
             )
-            page = await self._governance.ListExclusions(request)
-            exclusions.extend(page.exclusions)
-            token = page.next_page_token
-            if not token:
-                return exclusions
+            return await self._governance.ListExclusions(request)
+
+        return [exclusion for page in await _every_page(fetch) for exclusion in page.exclusions]
 
     async def get_exclusion_policy(self, name: str) -> governance_pb2.ExclusionPolicy:
         request = governance_service_pb2.GetExclusionPolicyRequest(name=name)
