@@ -135,7 +135,8 @@ class ExclusionsAdmin:
         return self._policy_view(scope)
 
     async def update_policy(self, p: Principal, name: str, merge: dict[ExclusionKind, bool]) -> PolicyView:
-        scope = await self._scope(p, split_singleton(name, POLICY, "name"), "name", manage=True)
+        field = "exclusion_policy.name"
+        scope = await self._scope(p, split_singleton(name, POLICY, field), field, manage=True)
         async with self._engine.begin() as conn:
             for kind, flag in merge.items():
                 where = (

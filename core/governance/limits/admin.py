@@ -30,6 +30,7 @@ MAX_LIMIT = 2**31 - 1
 DIMENSIONS = ("rpm", "input_tpm", "output_tpm")
 COLLECTION = "rateLimits"
 NAME_FIELD = "name"
+UPDATE_NAME_FIELD = "rate_limit.name"
 
 
 class LimitId(enum.StrEnum):
@@ -123,15 +124,15 @@ class LimitsAdmin:
         async with self._engine.connect() as conn:
             return await resolve_scope(conn, name, field)
 
-    async def _limit(self, p: Principal, name: str, *, manage: bool) -> tuple[Scope, LimitId]:
-        scope_name, last = split_child(name, COLLECTION, NAME_FIELD)
-        scope = await self._scope(scope_name, NAME_FIELD)
-        (require_manage_scope if manage else require_read_scope)(p, scope, NAME_FIELD)
+    async def _limit(self, p: Principal, name: str, *, manage: bool, field: str = NAME_FIELD) -> tuple[Scope, LimitId]:
+        scope_name, last = split_child(name, COLLECTION, field)
+        scope = await self._scope(scope_name, field)
+        (require_manage_scope if manage else require_read_scope)(p, scope, field)
         ids = LIMIT_IDS[scope.kind]
         if last not in ids:
             if last == LimitId.TOTAL:
-                raise InvalidRequest("a total (pool) applies to an org or a team only", field=NAME_FIELD)
-            raise InvalidRequest(f"the rate limits of {scope.name} are {', '.join(ids)}", field=NAME_FIELD)
+                raise InvalidRequest("a total (pool) applies to an org or a team only", field=field)
+            raise InvalidRequest(f"the rate limits of {scope.name} are {', '.join(ids)}", field=field)
         return scope, LimitId(last)
 
     async def get(self, p: Principal, name: str) -> RateLimitView:
@@ -152,7 +153,7 @@ class LimitsAdmin:
         """Stores the masked dimensions (an unset one is removed); a rate limit left without values is deleted."""
         fields = _fields(values, mask)
         _check_values(values)
-        scope, limit = await self._limit(p, name, manage=True)
+        scope, limit = await self._limit(p, name, manage=True, field=UPDATE_NAME_FIELD)
         key = {"scope_kind": scope.kind.value, "scope_id": scope.id, "pool": limit is LimitId.TOTAL}
         where = [_TABLE.c[k] == v for k, v in key.items()]
         async with self._engine.begin() as conn:
