@@ -364,7 +364,7 @@ class ListExclusionsResponse(_message.Message):
     """Pass as `page_token` to get the next page; empty on the last page."""
     @_builtins.property
     def exclusions(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.Exclusion]:
-        """The exclusions of this page: models first, then MCP servers, each by target."""
+        """The exclusions of this page: MCP servers first, then models, each kind by target."""
 
     def __init__(
         self,

@@ -138,7 +138,7 @@ class GovernanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListExclusions(self, request, context):
-        """ListExclusions shows a scope's own exclusions, by kind and then target.
+        """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

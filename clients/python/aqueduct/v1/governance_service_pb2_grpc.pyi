@@ -53,7 +53,7 @@ class GovernanceServiceStub:
     DeleteExclusion: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.DeleteExclusionRequest, _governance_service_pb2.DeleteExclusionResponse]
     """DeleteExclusion takes a model or MCP server off a scope's exclusions."""
     ListExclusions: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.ListExclusionsRequest, _governance_service_pb2.ListExclusionsResponse]
-    """ListExclusions shows a scope's own exclusions, by kind and then target."""
+    """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target)."""
     GetExclusionPolicy: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.GetExclusionPolicyRequest, _governance_service_pb2.GetExclusionPolicyResponse]
     """GetExclusionPolicy shows a scope's merge flags and what is excluded there after inheritance."""
     UpdateExclusionPolicy: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.UpdateExclusionPolicyRequest, _governance_service_pb2.UpdateExclusionPolicyResponse]
@@ -84,7 +84,7 @@ class GovernanceServiceAsyncStub(GovernanceServiceStub):
     DeleteExclusion: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.DeleteExclusionRequest, _governance_service_pb2.DeleteExclusionResponse]  # type: ignore[assignment]
     """DeleteExclusion takes a model or MCP server off a scope's exclusions."""
     ListExclusions: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.ListExclusionsRequest, _governance_service_pb2.ListExclusionsResponse]  # type: ignore[assignment]
-    """ListExclusions shows a scope's own exclusions, by kind and then target."""
+    """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target)."""
     GetExclusionPolicy: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.GetExclusionPolicyRequest, _governance_service_pb2.GetExclusionPolicyResponse]  # type: ignore[assignment]
     """GetExclusionPolicy shows a scope's merge flags and what is excluded there after inheritance."""
     UpdateExclusionPolicy: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.UpdateExclusionPolicyRequest, _governance_service_pb2.UpdateExclusionPolicyResponse]  # type: ignore[assignment]
@@ -154,7 +154,7 @@ class GovernanceServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _governance_service_pb2.ListExclusionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_governance_service_pb2.ListExclusionsResponse, _abc.Awaitable[_governance_service_pb2.ListExclusionsResponse]]:
-        """ListExclusions shows a scope's own exclusions, by kind and then target."""
+        """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target)."""
 
     @_abc_1.abstractmethod
     def GetExclusionPolicy(
