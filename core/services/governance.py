@@ -31,8 +31,6 @@ _KINDS_TO_PROTO = {
     ExclusionKind.MCP_SERVER: gpb.EXCLUSION_KIND_MCP_SERVER,
 }
 _KINDS_FROM_PROTO = {value: kind for kind, value in _KINDS_TO_PROTO.items()}
-# ExclusionPolicy's merge flag field per kind (also its update_mask path).
-_MERGE_FIELDS = {ExclusionKind.MODEL: "merge_models", ExclusionKind.MCP_SERVER: "merge_mcp_servers"}
 
 
 def _ts(value: datetime) -> Timestamp:
@@ -95,19 +93,6 @@ def _policy(view: PolicyView) -> gpb.ExclusionPolicy:
     )
 
 
-def _merge_flags(policy: gpb.ExclusionPolicy, paths: list[str]) -> dict[ExclusionKind, bool]:
-    """The flags the mask names; empty or `*` means both (the policy has no other writable field)."""
-    kinds = {field: kind for kind, field in _MERGE_FIELDS.items()}
-    if not paths or "*" in paths:
-        paths = list(kinds)
-    unknown = sorted(set(paths) - set(kinds))
-    if unknown:
-        raise InvalidRequest(
-            f"update_mask may name merge_models and merge_mcp_servers only, not {unknown}", field="update_mask"
-        )
-    return {kinds[path]: getattr(policy, path) for path in paths}
-
-
 class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
     def __init__(self, limits: LimitsAdmin, exclusions: ExclusionsAdmin) -> None:
         self._limits = limits
@@ -164,6 +149,8 @@ class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
         self, request: pb.UpdateExclusionPolicyRequest, context: Context
     ) -> pb.UpdateExclusionPolicyResponse:
         policy = request.exclusion_policy
-        flags = _merge_flags(policy, list(request.update_mask.paths))
-        view = await self._exclusions.update_policy(current_principal(), policy.name, flags)
+        flags = {"merge_models": policy.merge_models, "merge_mcp_servers": policy.merge_mcp_servers}
+        view = await self._exclusions.update_policy(
+            current_principal(), policy.name, flags, list(request.update_mask.paths)
+        )
         return pb.UpdateExclusionPolicyResponse(exclusion_policy=_policy(view))

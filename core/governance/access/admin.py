@@ -4,6 +4,7 @@ governance_cache_ttl_seconds."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, unquote
@@ -30,6 +31,8 @@ POLICY = "exclusionPolicy"
 # The prefix of an exclusion's id per kind; the id is `{prefix}.{percent-encoded target}`.
 ID_PREFIXES = {ExclusionKind.MODEL: "model", ExclusionKind.MCP_SERVER: "mcpServer"}
 _KINDS_BY_PREFIX = {prefix: kind for kind, prefix in ID_PREFIXES.items()}
+# The policy's merge flag per kind, by the field name an update mask uses.
+MERGE_FIELDS = {"merge_models": ExclusionKind.MODEL, "merge_mcp_servers": ExclusionKind.MCP_SERVER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,17 @@ class ExclusionsAdmin:
         scope = await self._scope(p, split_singleton(name, POLICY, "name"), "name", manage=False)
         return self._policy_view(scope)
 
-    async def update_policy(self, p: Principal, name: str, merge: dict[ExclusionKind, bool]) -> PolicyView:
+    async def update_policy(
+        self, p: Principal, name: str, flags: Mapping[str, bool], mask: Collection[str]
+    ) -> PolicyView:
+        """Sets the merge flags the mask names (by field, see MERGE_FIELDS); an empty mask or `*` means both,
+        the policy having no other writable field."""
+        paths = set(MERGE_FIELDS) if not mask or "*" in mask else set(mask)
+        unknown = sorted(paths - set(MERGE_FIELDS))
+        if unknown:
+            names = ", ".join(MERGE_FIELDS)
+            raise InvalidRequest(f"update_mask may name {names} only, not {unknown}", field="update_mask")
+        merge = {MERGE_FIELDS[path]: flags[path] for path in paths}
         field = "exclusion_policy.name"
         scope = await self._scope(p, split_singleton(name, POLICY, field), field, manage=True)
         async with self._engine.begin() as conn:

@@ -83,12 +83,15 @@ async def test_list_pages(admin: ExclusionsAdmin, world: World) -> None:
 
 async def test_merge_flags_per_kind(admin: ExclusionsAdmin, world: World) -> None:
     await admin.create(BOOT, "orgs/acme", M, "big")
-    view = await admin.update_policy(BOOT, POLICY, {M: False})
+    off = {"merge_models": False, "merge_mcp_servers": False}
+    view = await admin.update_policy(BOOT, POLICY, off, ["merge_models"])
     assert view.merge == {M: False, MCP: True} and view.effective[M] == []
-    view = await admin.update_policy(BOOT, "orgs/acme/exclusionPolicy", {M: False, MCP: False})
-    assert view.effective[M] == ["big"]  # the org stops before the global list
-    view = await admin.update_policy(BOOT, POLICY, {M: True})
-    assert view.effective[M] == ["big"]
+    view = await admin.update_policy(BOOT, "orgs/acme/exclusionPolicy", off, [])  # empty mask: both
+    assert view.merge == {M: False, MCP: False} and view.effective[M] == ["big"]  # the org stops the global list
+    view = await admin.update_policy(BOOT, POLICY, {"merge_models": True, "merge_mcp_servers": False}, ["*"])
+    assert view.merge == {M: True, MCP: False} and view.effective[M] == ["big"]
+    with pytest.raises(InvalidRequest):
+        await admin.update_policy(BOOT, POLICY, off, ["merge_models", "name"])
 
 
 async def test_team_scope_applies_to_service_accounts(admin: ExclusionsAdmin, world: World) -> None:
@@ -129,7 +132,9 @@ async def test_another_orgs_scopes_are_not_found_like_absent_ones(admin: Exclusi
             lambda scope: admin.create(ob, scope, M, "y"),
             lambda scope: admin.list_exclusions(ob, scope, 0, ""),
             lambda scope: admin.get_policy(ob, f"{scope}/exclusionPolicy"),
-            lambda scope: admin.update_policy(ob, f"{scope}/exclusionPolicy", {M: False}),
+            lambda scope: admin.update_policy(
+                ob, f"{scope}/exclusionPolicy", {"merge_models": False}, ["merge_models"]
+            ),
             lambda scope: admin.delete(ob, f"{scope}/exclusions/model.x"),
         ):
             with pytest.raises(NotFound) as seen:
