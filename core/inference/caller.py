@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.auth.principal import Principal, current_principal
-from core.errors import PermissionDenied
+from core.governance.authorization import require_inference_caller
 from core.request_context import RequestContext
 
 
@@ -20,11 +20,7 @@ class Caller:
 
 
 def current_caller(request: RequestContext) -> Caller:
-    """The caller of the current RPC. Inference is billed to a token, so a principal without one (the
-    bootstrap admin credential) is refused."""
+    """The caller of the current RPC, if it may call inference (core.governance.authorization)."""
     principal = current_principal()
-    if principal.token_id is None:
-        raise PermissionDenied(
-            "The bootstrap admin credential is for administration only; call inference endpoints with an API token."
-        )
+    require_inference_caller(principal)
     return Caller(principal=principal, request=request)

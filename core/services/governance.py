@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import grpc
 from aqueduct.v1 import governance_pb2 as gpb
 from aqueduct.v1 import governance_service_pb2 as pb
 from aqueduct.v1 import governance_service_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from core.auth.principal import current_principal
 from core.errors import InvalidRequest
-from core.governance.access.admin import ExclusionsAdmin, ExclusionsView
+from core.governance.access.admin import ExclusionsAdmin, ExclusionView, PolicyView
 from core.governance.access.exclusions import ExclusionKind
-from core.governance.access.scope import ScopeRef
-from core.governance.limits.admin import LimitEntry, LimitsAdmin, LimitsView
+from core.governance.limits.admin import DIMENSIONS, LimitsAdmin, RateLimitView, Source
 from core.governance.limits.model import Level, LimitValues
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -32,11 +33,43 @@ _KINDS_TO_PROTO = {
 _KINDS_FROM_PROTO = {value: kind for kind, value in _KINDS_TO_PROTO.items()}
 
 
-def scope_ref(scope: gpb.GovernanceScope) -> ScopeRef:
-    return ScopeRef(org=scope.org, team=scope.team, user=scope.user, token_id=scope.token_id)
+def _ts(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
 
 
-def _values(message: gpb.RateLimitValues) -> LimitValues:
+def _effective(value: int | None, source: Source | None) -> gpb.EffectiveLimit:
+    if value is None or source is None:
+        return gpb.EffectiveLimit()
+    return gpb.EffectiveLimit(value=value, source=gpb.RateLimitSource(level=_LEVELS[source.level], scope=source.scope))
+
+
+def _rate_limit(view: RateLimitView) -> gpb.RateLimit:
+    message = gpb.RateLimit(
+        name=view.name,
+        level=_LEVELS[view.level],
+        effective_rpm=_effective(view.effective.rpm, view.sources[0]),
+        effective_input_tpm=_effective(view.effective.input_tpm, view.sources[1]),
+        effective_output_tpm=_effective(view.effective.output_tpm, view.sources[2]),
+    )
+    for name in DIMENSIONS:
+        value = getattr(view.own, name)
+        if value is not None:
+            setattr(message, name, value)
+    if view.usage is not None:
+        message.window.CopyFrom(
+            gpb.RateLimitWindow(
+                used_requests=view.used_requests,
+                used_input_tokens=view.usage.used[1],
+                used_output_tokens=view.usage.used[2],
+                reset_ms=view.usage.reset_ms,
+            )
+        )
+    return message
+
+
+def _values(message: gpb.RateLimit) -> LimitValues:
     return LimitValues(
         rpm=message.rpm if message.HasField("rpm") else None,
         input_tpm=message.input_tpm if message.HasField("input_tpm") else None,
@@ -44,49 +77,20 @@ def _values(message: gpb.RateLimitValues) -> LimitValues:
     )
 
 
-def _limit(entry: LimitEntry) -> gpb.RateLimit:
-    limits = gpb.RateLimitValues()
-    for name in ("rpm", "input_tpm", "output_tpm"):
-        value = getattr(entry.limits, name)
-        if value is not None:
-            setattr(limits, name, value)
-    message = gpb.RateLimit(
-        level=_LEVELS[entry.level],
-        subject=entry.subject,
-        pool=entry.pool,
-        limits=limits,
-        rpm_source=entry.sources[0],
-        input_tpm_source=entry.sources[1],
-        output_tpm_source=entry.sources[2],
+def _exclusion(view: ExclusionView) -> gpb.Exclusion:
+    return gpb.Exclusion(
+        name=view.name, kind=_KINDS_TO_PROTO[view.kind], target=view.target, create_time=_ts(view.create_time)
     )
-    if entry.usage is not None:
-        message.window.CopyFrom(
-            gpb.RateLimitWindow(
-                used_requests=entry.used_requests,
-                used_input_tokens=entry.usage.used[1],
-                used_output_tokens=entry.usage.used[2],
-                reset_ms=entry.usage.reset_ms,
-            )
-        )
-    return message
 
 
-def _limits(view: LimitsView) -> list[gpb.RateLimit]:
-    return [_limit(e) for e in view.entries]
-
-
-def _lists(view: ExclusionsView) -> list[gpb.ExclusionList]:
-    return [
-        gpb.ExclusionList(kind=_KINDS_TO_PROTO[x.kind], names=x.names, merge=x.merge, effective_names=x.effective)
-        for x in view.lists
-    ]
-
-
-def _kind(value: gpb.ExclusionKind.ValueType) -> ExclusionKind:
-    kind = _KINDS_FROM_PROTO.get(value)
-    if kind is None:
-        raise InvalidRequest("kind must be model or mcp_server", field="kind")
-    return kind
+def _policy(view: PolicyView) -> gpb.ExclusionPolicy:
+    return gpb.ExclusionPolicy(
+        name=view.name,
+        merge_models=view.merge[ExclusionKind.MODEL],
+        merge_mcp_servers=view.merge[ExclusionKind.MCP_SERVER],
+        effective_excluded_models=view.effective[ExclusionKind.MODEL],
+        effective_excluded_mcp_servers=view.effective[ExclusionKind.MCP_SERVER],
+    )
 
 
 class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
@@ -94,39 +98,59 @@ class GovernanceServicer(governance_service_pb2_grpc.GovernanceServiceServicer):
         self._limits = limits
         self._exclusions = exclusions
 
-    async def SetRateLimit(self, request: pb.SetRateLimitRequest, context: Context) -> pb.SetRateLimitResponse:
-        view = await self._limits.set_limits(
-            current_principal(), scope_ref(request.scope), pool=request.total, values=_values(request.limits)
+    async def GetRateLimit(self, request: pb.GetRateLimitRequest, context: Context) -> pb.GetRateLimitResponse:
+        view = await self._limits.get(current_principal(), request.name)
+        return pb.GetRateLimitResponse(rate_limit=_rate_limit(view))
+
+    async def ListRateLimits(self, request: pb.ListRateLimitsRequest, context: Context) -> pb.ListRateLimitsResponse:
+        views, next_token = await self._limits.list_limits(
+            current_principal(), request.parent, request.page_size, request.page_token
         )
-        return pb.SetRateLimitResponse(scope=view.scope, limits=_limits(view))
+        return pb.ListRateLimitsResponse(rate_limits=[_rate_limit(v) for v in views], next_page_token=next_token)
 
-    async def ClearRateLimit(self, request: pb.ClearRateLimitRequest, context: Context) -> pb.ClearRateLimitResponse:
-        await self._limits.clear_limits(current_principal(), scope_ref(request.scope), pool=request.total)
-        return pb.ClearRateLimitResponse()
-
-    async def GetRateLimits(self, request: pb.GetRateLimitsRequest, context: Context) -> pb.GetRateLimitsResponse:
-        view = await self._limits.show_limits(current_principal(), scope_ref(request.scope))
-        return pb.GetRateLimitsResponse(scope=view.scope, limits=_limits(view))
-
-    async def AddExclusion(self, request: pb.AddExclusionRequest, context: Context) -> pb.AddExclusionResponse:
-        view = await self._exclusions.add(
-            current_principal(), scope_ref(request.scope), _kind(request.kind), request.name
+    async def UpdateRateLimit(self, request: pb.UpdateRateLimitRequest, context: Context) -> pb.UpdateRateLimitResponse:
+        view = await self._limits.update(
+            current_principal(),
+            request.rate_limit.name,
+            _values(request.rate_limit),
+            list(request.update_mask.paths),
+            allow_missing=request.allow_missing,
         )
-        return pb.AddExclusionResponse(scope=view.scope, lists=_lists(view))
+        return pb.UpdateRateLimitResponse(rate_limit=_rate_limit(view))
 
-    async def RemoveExclusion(self, request: pb.RemoveExclusionRequest, context: Context) -> pb.RemoveExclusionResponse:
-        view = await self._exclusions.remove(
-            current_principal(), scope_ref(request.scope), _kind(request.kind), request.name
+    async def DeleteRateLimit(self, request: pb.DeleteRateLimitRequest, context: Context) -> pb.DeleteRateLimitResponse:
+        await self._limits.delete(current_principal(), request.name)
+        return pb.DeleteRateLimitResponse()
+
+    async def CreateExclusion(self, request: pb.CreateExclusionRequest, context: Context) -> pb.CreateExclusionResponse:
+        kind = _KINDS_FROM_PROTO.get(request.exclusion.kind)
+        if kind is None:
+            raise InvalidRequest("exclusion.kind must be model or MCP server", field="exclusion.kind")
+        view = await self._exclusions.create(current_principal(), request.parent, kind, request.exclusion.target)
+        return pb.CreateExclusionResponse(exclusion=_exclusion(view))
+
+    async def DeleteExclusion(self, request: pb.DeleteExclusionRequest, context: Context) -> pb.DeleteExclusionResponse:
+        await self._exclusions.delete(current_principal(), request.name)
+        return pb.DeleteExclusionResponse()
+
+    async def ListExclusions(self, request: pb.ListExclusionsRequest, context: Context) -> pb.ListExclusionsResponse:
+        views, next_token = await self._exclusions.list_exclusions(
+            current_principal(), request.parent, request.page_size, request.page_token
         )
-        return pb.RemoveExclusionResponse(scope=view.scope, lists=_lists(view))
+        return pb.ListExclusionsResponse(exclusions=[_exclusion(v) for v in views], next_page_token=next_token)
 
-    async def SetExclusionMerge(
-        self, request: pb.SetExclusionMergeRequest, context: Context
-    ) -> pb.SetExclusionMergeResponse:
-        kinds = list(ExclusionKind) if request.kind == gpb.EXCLUSION_KIND_UNSPECIFIED else [_kind(request.kind)]
-        view = await self._exclusions.set_merge(current_principal(), scope_ref(request.scope), kinds, request.merge)
-        return pb.SetExclusionMergeResponse(scope=view.scope, lists=_lists(view))
+    async def GetExclusionPolicy(
+        self, request: pb.GetExclusionPolicyRequest, context: Context
+    ) -> pb.GetExclusionPolicyResponse:
+        view = await self._exclusions.get_policy(current_principal(), request.name)
+        return pb.GetExclusionPolicyResponse(exclusion_policy=_policy(view))
 
-    async def GetExclusions(self, request: pb.GetExclusionsRequest, context: Context) -> pb.GetExclusionsResponse:
-        view = await self._exclusions.show(current_principal(), scope_ref(request.scope))
-        return pb.GetExclusionsResponse(scope=view.scope, lists=_lists(view))
+    async def UpdateExclusionPolicy(
+        self, request: pb.UpdateExclusionPolicyRequest, context: Context
+    ) -> pb.UpdateExclusionPolicyResponse:
+        policy = request.exclusion_policy
+        flags = {"merge_models": policy.merge_models, "merge_mcp_servers": policy.merge_mcp_servers}
+        view = await self._exclusions.update_policy(
+            current_principal(), policy.name, flags, list(request.update_mask.paths)
+        )
+        return pb.UpdateExclusionPolicyResponse(exclusion_policy=_policy(view))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aqueduct.v1 import model_pb2, model_service_pb2, model_service_pb2_grpc
 
 from core.auth.principal import current_principal
-from core.errors import PermissionDenied
+from core.governance.authorization import require_operator
 from core.governance.limits.hooks import InferenceGovernance
 from core.inference.model_catalog import ModelCatalog
 from core.routing.registry import ModelGroup
@@ -49,9 +49,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     async def ListDeployments(
         self, request: model_service_pb2.ListDeploymentsRequest, context: Context
     ) -> model_service_pb2.ListDeploymentsResponse:
-        # Upstream names, health and load are operator information.
-        if not current_principal().is_admin:
-            raise PermissionDenied("Only admins may see deployment status.")
+        require_operator(current_principal())
         statuses, next_token = list_deployment_statuses(
             self._router.registry,
             self._router.board,

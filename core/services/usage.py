@@ -11,7 +11,6 @@ from aqueduct.v1 import usage_pb2, usage_service_pb2, usage_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from core.auth.principal import current_principal
-from core.services.governance import scope_ref
 from core.usage.report import Bucket, GroupBy, UsageGroup, UsagePoint, UsageQuery, UsageStats
 from core.usage.reporting import UsageReporting
 
@@ -115,7 +114,7 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
         query = UsageQuery(
             since=since, until=until, group_by=_GROUP_BY.get(request.group_by), bucket=_BUCKETS.get(request.bucket)
         )
-        report = await self._reporting.report(current_principal(), scope_ref(request.scope), query)
+        report = await self._reporting.report(current_principal(), request.scope, query)
         return usage_service_pb2.GetUsageReportResponse(
             start_time=_ts(report.since),
             end_time=_ts(report.until),
@@ -128,6 +127,6 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
         self, request: usage_service_pb2.ExportUsageRecordsRequest, context: Context
     ) -> AsyncIterator[usage_service_pb2.ExportUsageRecordsResponse]:
         since, until = UsageReporting.default_range(_time(request, "start_time"), _time(request, "end_time"))
-        batches = self._reporting.export(current_principal(), scope_ref(request.scope), since, until)
+        batches = self._reporting.export(current_principal(), request.scope, since, until)
         async for batch in batches:
             yield usage_service_pb2.ExportUsageRecordsResponse(records=[usage_record(row) for row in batch])

@@ -10,18 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.principal import Principal
 from core.db.types import utcnow
-from core.governance.access.scope import Scope, ScopeRef, resolve_scope
+from core.governance.access.scope import Scope, resolve_scope
 from core.settings import Settings
 from core.usage.export import export_records
 from core.usage.report import UsageQuery, UsageReport, run_report
-from core.usage.visibility import usage_filter
+from core.usage.visibility import SCOPE_FIELD, usage_filter
 
 # A report without `since` covers this much time before `until`.
 DEFAULT_RANGE = timedelta(days=1)
-
-
-def is_empty(ref: ScopeRef) -> bool:
-    return not (ref.org.strip() or ref.team.strip() or ref.user.strip() or ref.token_id.strip())
 
 
 class UsageReporting:
@@ -29,26 +25,27 @@ class UsageReporting:
         self._engine = engine
         self._settings = settings
 
-    async def _scope(self, ref: ScopeRef) -> Scope | None:
-        if is_empty(ref):
+    async def _scope(self, name: str) -> Scope | None:
+        """The scope a report is narrowed to; None (everything the caller may see) for an empty name."""
+        if not name.strip():
             return None
         async with self._engine.connect() as conn:
-            return await resolve_scope(conn, ref)
+            return await resolve_scope(conn, name, SCOPE_FIELD)
 
     @staticmethod
     def default_range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
         until = until or utcnow()
         return since or until - DEFAULT_RANGE, until
 
-    async def report(self, p: Principal, ref: ScopeRef, query: UsageQuery) -> UsageReport:
-        f = usage_filter(p, await self._scope(ref))
+    async def report(self, p: Principal, scope: str, query: UsageQuery) -> UsageReport:
+        f = usage_filter(p, await self._scope(scope))
         horizon = utcnow() - timedelta(days=self._settings.usage_minute_rollup_retention_days)
         async with self._engine.connect() as conn:
             return await run_report(conn, query, f, horizon)
 
     async def export(
-        self, p: Principal, ref: ScopeRef, since: datetime, until: datetime
+        self, p: Principal, scope: str, since: datetime, until: datetime
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        f = usage_filter(p, await self._scope(ref))
+        f = usage_filter(p, await self._scope(scope))
         async for batch in export_records(self._engine, since, until, f, self._settings.usage_export_batch_size):
             yield batch

@@ -4,7 +4,8 @@
 - org-admin: their org's usage, plus their own;
 - user: their own: requests of their tokens, and requests whose `user_id` field is their email;
 - service account: its own token's requests.
-A requested scope (--org/--team/--user/--token-id) narrows this further and must itself be readable."""
+A requested scope (a resource name: orgs/…, orgs/…/teams/…, users/…, tokens/…) narrows this further and must itself
+be visible to the caller (core.governance.authorization.require_usage_scope)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from sqlalchemy import ColumnElement, Table, and_, or_, true
 
 from core.auth.principal import Principal
 from core.governance.access.scope import Scope
-from core.governance.authorization import deny, is_admin, is_org_admin_of
+from core.governance.authorization import is_admin, is_org_admin_of, require_usage_scope
 from core.governance.limits.model import ScopeKind
+
+SCOPE_FIELD = "scope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +36,9 @@ class UsageFilter:
 
 
 def usage_filter(p: Principal, scope: Scope | None) -> UsageFilter:
-    """Raises PermissionDenied when the caller may not see the requested scope's usage."""
-    if scope is not None and not is_org_admin_of(p, scope.org_id):
-        own = (
-            (scope.kind is ScopeKind.USER and scope.id == p.user_id and p.service_account_id is None)
-            or (scope.kind is ScopeKind.TOKEN and scope.id == p.token_id)
-            or (
-                scope.kind is ScopeKind.TOKEN
-                and p.service_account_id is None
-                and scope.user_id == p.user_id
-                and scope.service_account_id is None
-            )
-        )
-        if not own:
-            raise deny(f"cannot see the usage of {scope.label}")
+    """Raises NotFound / PermissionDenied when the caller may not see the requested scope's usage."""
+    if scope is not None:
+        require_usage_scope(p, scope, SCOPE_FIELD)
     base = UsageFilter(
         scope_kind=scope.kind if scope is not None else None,
         scope_id=scope.id if scope is not None else "",

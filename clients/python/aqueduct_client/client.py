@@ -10,9 +10,9 @@ Every call carries `authorization: Bearer <token>`; results are the generated pr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Self, TypedDict, Unpack
+from typing import Protocol, Self, TypedDict, TypeVar, Unpack
 
 import grpc
 from aqueduct.v1 import (
@@ -24,10 +24,18 @@ from aqueduct.v1 import (
     embedding_pb2,
     embedding_service_pb2,
     embedding_service_pb2_grpc,
+    governance_pb2,
+    governance_service_pb2,
+    governance_service_pb2_grpc,
     model_pb2,
     model_service_pb2,
     model_service_pb2_grpc,
+    usage_pb2,
+    usage_service_pb2,
+    usage_service_pb2_grpc,
 )
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import aio
 
 from aqueduct_client._aio_auth import bearer_interceptors
@@ -38,6 +46,8 @@ from aqueduct_client._chat_messages import MessageLike, to_chat_messages
 DEFAULT_TIMEOUT_SECONDS: float | None = 600.0
 # Models asked for per page when listing.
 MODELS_PAGE_SIZE = 200
+# Rate limits and exclusions asked for per page when listing.
+GOVERNANCE_PAGE_SIZE = 200
 
 
 class ChatOptions(TypedDict, total=False):
@@ -91,6 +101,22 @@ def chat_params(model: str, messages: Sequence[MessageLike], options: ChatOption
     return params
 
 
+class _Page(Protocol):
+    @property
+    def next_page_token(self) -> str: ...
+
+
+_P = TypeVar("_P", bound=_Page)
+
+
+async def _every_page(fetch: Callable[[str], Awaitable[_P]]) -> list[_P]:
+    """fetch(page_token) from the first page until next_page_token is empty."""
+    pages = [await fetch("")]
+    while pages[-1].next_page_token:
+        pages.append(await fetch(pages[-1].next_page_token))
+    return pages
+
+
 class AqueductClient:
     """Async client over one grpc.aio channel. Use as `async with`, or call close()."""
 
@@ -111,6 +137,8 @@ class AqueductClient:
         self._embeddings = embedding_service_pb2_grpc.EmbeddingServiceStub(self._channel)
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
         self._admin = admin_service_pb2_grpc.AdminServiceStub(self._channel)
+        self._governance = governance_service_pb2_grpc.GovernanceServiceStub(self._channel)
+        self._usage = usage_service_pb2_grpc.UsageServiceStub(self._channel)
 
     @property
     def admin(self) -> admin_service_pb2_grpc.AdminServiceAsyncStub:
@@ -180,17 +208,131 @@ class AqueductClient:
 
     async def list_models(self) -> list[model_pb2.Model]:
         """Every model the caller may use, across all pages."""
-        models: list[model_pb2.Model] = []
-        token = ""
-        while True:
-            page = await self._models.ListModels(
+
+        async def fetch(token: str) -> model_service_pb2.ListModelsResponse:
+            return await self._models.ListModels(
                 model_service_pb2.ListModelsRequest(page_size=MODELS_PAGE_SIZE, page_token=token)
             )
-            models.extend(page.models)
-            token = page.next_page_token
-            if not token:
-                return models
+
+        return [model for page in await _every_page(fetch) for model in page.models]
 
     async def get_model(self, model: str) -> model_pb2.Model:
         response = await self._models.GetModel(model_service_pb2.GetModelRequest(id=model))
         return response.model
+
+    # Governance and usage. Scopes and settings are resource names (aqueduct_client.governance_names builds
+    # them: `orgs/acme`, `users/a@example.com/rateLimits/member`, ...).
+
+    async def get_rate_limit(self, name: str) -> governance_pb2.RateLimit:
+        """A rate limit with the values enforced there (and their sources) and its current window."""
+        response = await self._governance.GetRateLimit(governance_service_pb2.GetRateLimitRequest(name=name))
+        return response.rate_limit
+
+    async def list_rate_limits(self, scope: str) -> list[governance_pb2.RateLimit]:
+        """Every rate limit of a scope, across all pages."""
+
+        async def fetch(token: str) -> governance_service_pb2.ListRateLimitsResponse:
+            request = governance_service_pb2.ListRateLimitsRequest(
+                parent=scope, page_size=GOVERNANCE_PAGE_SIZE, page_token=token
+            )
+            return await self._governance.ListRateLimits(request)
+
+        return [limit for page in await _every_page(fetch) for limit in page.rate_limits]
+
+    async def update_rate_limit(
+        self,
+        name: str,
+        *,
+        rpm: int | None = None,
+        input_tpm: int | None = None,
+        output_tpm: int | None = None,
+        clear: Sequence[str] = (),
+        allow_missing: bool = False,
+    ) -> governance_pb2.RateLimit:
+        """Stores the given values and removes the dimensions named in `clear` (rpm, input_tpm, output_tpm);
+        the others keep theirs. `allow_missing` stores them even where nothing is stored yet."""
+        limit = governance_pb2.RateLimit(name=name)
+        given = {"rpm": rpm, "input_tpm": input_tpm, "output_tpm": output_tpm}
+        for field, value in given.items():
+            if value is not None:
+                setattr(limit, field, value)
+        paths = [field for field, value in given.items() if value is not None] + list(clear)
+        request = governance_service_pb2.UpdateRateLimitRequest(
+            rate_limit=limit, update_mask=FieldMask(paths=paths), allow_missing=allow_missing
+        )
+        return (await self._governance.UpdateRateLimit(request)).rate_limit
+
+    async def delete_rate_limit(self, name: str) -> None:
+        await self._governance.DeleteRateLimit(governance_service_pb2.DeleteRateLimitRequest(name=name))
+
+    async def create_exclusion(
+        self, scope: str, kind: governance_pb2.ExclusionKind.ValueType, target: str
+    ) -> governance_pb2.Exclusion:
+        exclusion = governance_pb2.Exclusion(kind=kind, target=target)
+        request = governance_service_pb2.CreateExclusionRequest(parent=scope, exclusion=exclusion)
+        return (await self._governance.CreateExclusion(request)).exclusion
+
+    async def delete_exclusion(self, name: str) -> None:
+        await self._governance.DeleteExclusion(governance_service_pb2.DeleteExclusionRequest(name=name))
+
+    async def list_exclusions(self, scope: str) -> list[governance_pb2.Exclusion]:
+        """A scope's own exclusions, across all pages."""
+
+        async def fetch(token: str) -> governance_service_pb2.ListExclusionsResponse:
+            request = governance_service_pb2.ListExclusionsRequest(
+                parent=scope, page_size=GOVERNANCE_PAGE_SIZE, page_token=token
+            )
+            return await self._governance.ListExclusions(request)
+
+        return [exclusion for page in await _every_page(fetch) for exclusion in page.exclusions]
+
+    async def get_exclusion_policy(self, name: str) -> governance_pb2.ExclusionPolicy:
+        request = governance_service_pb2.GetExclusionPolicyRequest(name=name)
+        return (await self._governance.GetExclusionPolicy(request)).exclusion_policy
+
+    async def update_exclusion_policy(
+        self, name: str, *, merge_models: bool | None = None, merge_mcp_servers: bool | None = None
+    ) -> governance_pb2.ExclusionPolicy:
+        """Sets the merge flags given (None keeps a flag as it is)."""
+        policy = governance_pb2.ExclusionPolicy(name=name)
+        paths = []
+        if merge_models is not None:
+            policy.merge_models = merge_models
+            paths.append("merge_models")
+        if merge_mcp_servers is not None:
+            policy.merge_mcp_servers = merge_mcp_servers
+            paths.append("merge_mcp_servers")
+        if not paths:
+            raise ValueError("give merge_models, merge_mcp_servers or both")
+        request = governance_service_pb2.UpdateExclusionPolicyRequest(
+            exclusion_policy=policy, update_mask=FieldMask(paths=paths)
+        )
+        return (await self._governance.UpdateExclusionPolicy(request)).exclusion_policy
+
+    async def get_usage_report(
+        self,
+        scope: str = "",
+        *,
+        start_time: Timestamp | None = None,
+        end_time: Timestamp | None = None,
+        group_by: usage_pb2.UsageGroupBy.ValueType = usage_pb2.USAGE_GROUP_BY_UNSPECIFIED,
+        bucket: usage_pb2.UsageBucket.ValueType = usage_pb2.USAGE_BUCKET_UNSPECIFIED,
+    ) -> usage_service_pb2.GetUsageReportResponse:
+        """Totals, groups and a time series; `scope` (a resource name) narrows what the caller may see."""
+        request = usage_service_pb2.GetUsageReportRequest(
+            scope=scope, start_time=start_time, end_time=end_time, group_by=group_by, bucket=bucket
+        )
+        return await self._usage.GetUsageReport(request)
+
+    async def export_usage_records(
+        self, scope: str = "", *, start_time: Timestamp | None = None, end_time: Timestamp | None = None
+    ) -> AsyncIterator[usage_pb2.UsageRecord]:
+        """The raw records of the range, oldest first; leaving the loop early cancels the export."""
+        request = usage_service_pb2.ExportUsageRecordsRequest(scope=scope, start_time=start_time, end_time=end_time)
+        call = self._usage.ExportUsageRecords(request)
+        try:
+            async for batch in call:
+                for record in batch.records:
+                    yield record
+        finally:
+            call.cancel()

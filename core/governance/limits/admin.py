@@ -1,8 +1,11 @@
-"""Setting, clearing and showing rate limits (the `aqueduct limits` verbs). Writes go to the database and
-reload this replica's copy at once; other replicas follow within governance_cache_ttl_seconds."""
+"""Rate limits as resources (`{scope}/rateLimits/{member|total|token}`): read with what applies after
+inheritance and the current window, update by field, delete. Writes go to the database and reload this
+replica's copy at once; other replicas follow within governance_cache_ttl_seconds."""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -12,49 +15,103 @@ from core.auth.principal import Principal
 from core.db.tables import RateLimitRow
 from core.db.types import utcnow
 from core.errors import InvalidRequest, NotFound
-from core.governance.access.scope import Scope, ScopeRef, require_manage, require_read, resolve_scope
+from core.governance.access.scope import Scope, resolve_scope, split_child
+from core.governance.authorization import require_manage_scope, require_read_scope
 from core.governance.limits.backend import KeyState
 from core.governance.limits.failover import FailoverLimiter
 from core.governance.limits.model import REQUEST_UNITS, Level, LimitValues, ScopeKind
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.governance.limits.store import LimitTable
+from core.governance.listing import page
 
 _TABLE = RateLimitRow.metadata.tables["rate_limits"]
 # Postgres INTEGER; a larger limit is a typo, not a plan.
 MAX_LIMIT = 2**31 - 1
+DIMENSIONS = ("rpm", "input_tpm", "output_tpm")
+COLLECTION = "rateLimits"
+NAME_FIELD = "name"
+UPDATE_NAME_FIELD = "rate_limit.name"
+
+
+class LimitId(enum.StrEnum):
+    """The last segment of a rate limit's name."""
+
+    MEMBER = "member"
+    TOTAL = "total"
+    TOKEN = "token"
+
+
+# The rate limits each kind of scope has, in the order List shows them.
+LIMIT_IDS = {
+    ScopeKind.ORG: (LimitId.MEMBER, LimitId.TOTAL),
+    ScopeKind.TEAM: (LimitId.MEMBER, LimitId.TOTAL),
+    ScopeKind.USER: (LimitId.MEMBER,),
+    ScopeKind.TOKEN: (LimitId.TOKEN,),
+}
 
 
 @dataclass(frozen=True, slots=True)
-class LimitEntry:
-    """One limit that applies at the scope, with where each dimension's value comes from and (for windows
-    this scope owns) what the current window holds."""
+class Source:
+    """Where an effective value is set: the level and the scope's resource name."""
 
     level: Level
-    subject: str
-    pool: bool
-    limits: LimitValues
-    sources: tuple[str, str, str]  # rpm, input_tpm, output_tpm; "" when not limited
-    usage: KeyState | None  # None: counted per member, no single window
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitView:
+    """One rate limit: what is stored there, what admission enforces (with sources, None when not limited),
+    and the current window (None for an org's or team's per-member limit: each member has their own)."""
+
+    name: str
+    level: Level
+    own: LimitValues
+    effective: LimitValues
+    sources: tuple[Source | None, Source | None, Source | None]  # rpm, input_tpm, output_tpm
+    usage: KeyState | None
 
     @property
     def used_requests(self) -> float:
         return self.usage.used[0] / REQUEST_UNITS if self.usage is not None else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class LimitsView:
-    scope: str
-    entries: list[LimitEntry]
+def _level(scope: Scope, limit: LimitId) -> Level:
+    if limit is LimitId.TOTAL:
+        return Level.ORG_POOL if scope.kind is ScopeKind.ORG else Level.TEAM_POOL
+    return Level.TOKEN if limit is LimitId.TOKEN else Level.MEMBER
+
+
+def _window_key(scope: Scope, limit: LimitId) -> str | None:
+    """The limiter's key of this rate limit's window (core.governance.limits.plan names the same keys)."""
+    if limit is LimitId.TOTAL:
+        return f"o:{scope.id}" if scope.kind is ScopeKind.ORG else f"tm:{scope.id}"
+    if scope.kind is ScopeKind.USER:
+        return f"m:u:{scope.id}"
+    return f"t:{scope.id}" if scope.kind is ScopeKind.TOKEN else None
 
 
 def _check_values(values: LimitValues) -> None:
-    for name, value in (("rpm", values.rpm), ("input_tpm", values.input_tpm), ("output_tpm", values.output_tpm)):
+    for name in DIMENSIONS:
+        value = getattr(values, name)
         if value is not None and not 0 <= value <= MAX_LIMIT:
-            raise InvalidRequest(f"{name} must be between 0 and {MAX_LIMIT}", field=name)
+            raise InvalidRequest(f"{name} must be between 0 and {MAX_LIMIT}", field=f"rate_limit.{name}")
 
 
-def _sources(values: LimitValues, source: str) -> tuple[str, str, str]:
-    return tuple(source if v is not None else "" for v in (values.rpm, values.input_tpm, values.output_tpm))  # type: ignore[return-value]
+def _fields(values: LimitValues, mask: Collection[str]) -> set[str]:
+    """The dimensions an update writes (AIP-134): the mask's, `*` for all, or the set ones when it is empty."""
+    if not mask:
+        fields = {name for name in DIMENSIONS if getattr(values, name) is not None}
+        if not fields:
+            raise InvalidRequest("give at least one of rpm, input_tpm, output_tpm", field="rate_limit.rpm")
+        return fields
+    if "*" in mask:
+        return set(DIMENSIONS)
+    unknown = sorted(set(mask) - set(DIMENSIONS))
+    if unknown:
+        raise InvalidRequest(
+            f"update_mask may name rpm, input_tpm and output_tpm only, not {unknown}", field="update_mask"
+        )
+    return set(mask)
 
 
 class LimitsAdmin:
@@ -63,90 +120,98 @@ class LimitsAdmin:
         self._snapshot = snapshot
         self._limiter = limiter
 
-    async def _scope(self, ref: ScopeRef) -> Scope:
+    async def _scope(self, name: str, field: str) -> Scope:
         async with self._engine.connect() as conn:
-            return await resolve_scope(conn, ref)
+            return await resolve_scope(conn, name, field)
 
-    async def set_limits(self, p: Principal, ref: ScopeRef, *, pool: bool, values: LimitValues) -> LimitsView:
-        """Sets the given dimensions (others keep their value). `pool` (org/team only) sets the total of all
-        traffic; without it an org or team limit is the per-member limit."""
-        if values.is_empty():
-            raise InvalidRequest("give at least one of rpm, input_tpm, output_tpm", field="rpm")
+    async def _limit(self, p: Principal, name: str, *, manage: bool, field: str = NAME_FIELD) -> tuple[Scope, LimitId]:
+        scope_name, last = split_child(name, COLLECTION, field)
+        scope = await self._scope(scope_name, field)
+        (require_manage_scope if manage else require_read_scope)(p, scope, field)
+        ids = LIMIT_IDS[scope.kind]
+        if last not in ids:
+            if last == LimitId.TOTAL:
+                raise InvalidRequest("a total (pool) applies to an org or a team only", field=field)
+            raise InvalidRequest(f"the rate limits of {scope.name} are {', '.join(ids)}", field=field)
+        return scope, LimitId(last)
+
+    async def get(self, p: Principal, name: str) -> RateLimitView:
+        scope, limit = await self._limit(p, name, manage=False)
+        return (await self._views(scope, [limit]))[0]
+
+    async def list_limits(
+        self, p: Principal, parent: str, page_size: int, page_token: str
+    ) -> tuple[list[RateLimitView], str]:
+        scope = await self._scope(parent, "parent")
+        require_read_scope(p, scope, "parent")
+        limits, next_token = page(LIMIT_IDS[scope.kind], page_size, page_token)
+        return await self._views(scope, limits), next_token
+
+    async def update(
+        self, p: Principal, name: str, values: LimitValues, mask: Collection[str], *, allow_missing: bool
+    ) -> RateLimitView:
+        """Stores the masked dimensions (an unset one is removed); a rate limit left without values is deleted."""
+        fields = _fields(values, mask)
         _check_values(values)
-        scope = await self._scope(ref)
-        require_manage(p, scope)
-        if pool and scope.kind not in (ScopeKind.ORG, ScopeKind.TEAM):
-            raise InvalidRequest("--total (a pool) applies to an org or a team only", field="pool")
-        key = {"scope_kind": scope.kind.value, "scope_id": scope.id, "pool": pool}
+        scope, limit = await self._limit(p, name, manage=True, field=UPDATE_NAME_FIELD)
+        key = {"scope_kind": scope.kind.value, "scope_id": scope.id, "pool": limit is LimitId.TOTAL}
+        where = [_TABLE.c[k] == v for k, v in key.items()]
         async with self._engine.begin() as conn:
-            where = [_TABLE.c[k] == v for k, v in key.items()]
             row = (await conn.execute(select(_TABLE).where(*where).with_for_update())).first()
-            merged = values.over(LimitValues(row.rpm, row.input_tpm, row.output_tpm) if row else LimitValues())
-            fields = {"rpm": merged.rpm, "input_tpm": merged.input_tpm, "output_tpm": merged.output_tpm}
-            if row is None:
-                await conn.execute(_TABLE.insert().values(**key, **fields, updated_at=utcnow()))
+            if row is None and not allow_missing:
+                raise NotFound(
+                    f"nothing is stored at {scope.name}/{COLLECTION}/{limit} (allow_missing creates it)",
+                    field=NAME_FIELD,
+                )
+            stored = {n: getattr(row, n) if row is not None else None for n in DIMENSIONS}
+            stored.update({n: getattr(values, n) for n in fields})
+            if all(v is None for v in stored.values()):
+                await conn.execute(delete(_TABLE).where(*where))
+            elif row is None:
+                await conn.execute(_TABLE.insert().values(**key, **stored, updated_at=utcnow()))
             else:
-                await conn.execute(_TABLE.update().where(*where).values(**fields, updated_at=utcnow()))
+                await conn.execute(_TABLE.update().where(*where).values(**stored, updated_at=utcnow()))
         await self._snapshot.refresh()
-        return await self._view(scope)
+        return (await self._views(scope, [limit]))[0]
 
-    async def clear_limits(self, p: Principal, ref: ScopeRef, *, pool: bool) -> None:
-        scope = await self._scope(ref)
-        require_manage(p, scope)
+    async def delete(self, p: Principal, name: str) -> None:
+        scope, limit = await self._limit(p, name, manage=True)
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 delete(_TABLE).where(
-                    _TABLE.c.scope_kind == scope.kind.value, _TABLE.c.scope_id == scope.id, _TABLE.c.pool == pool
+                    _TABLE.c.scope_kind == scope.kind.value,
+                    _TABLE.c.scope_id == scope.id,
+                    _TABLE.c.pool == (limit is LimitId.TOTAL),
                 )
             )
         if not result.rowcount:
-            what = "total" if pool else "limit"
-            raise NotFound(f"{scope.label} has no {what} set", field="scope")
+            raise NotFound(f"nothing is stored at {scope.name}/{COLLECTION}/{limit}", field=NAME_FIELD)
         await self._snapshot.refresh()
 
-    async def show_limits(self, p: Principal, ref: ScopeRef) -> LimitsView:
-        scope = await self._scope(ref)
-        require_read(p, scope)
-        return await self._view(scope)
-
-    async def _view(self, scope: Scope) -> LimitsView:
+    def _values(self, scope: Scope, limit: LimitId) -> tuple[LimitValues, LimitValues, tuple[Source | None, ...]]:
+        """(own, effective, sources). A user's member limit, and a team's (its service accounts'), fall back
+        to the org's per-member limit field by field; everything else is its own."""
         table = self._snapshot.value
-        entries: list[tuple[Level, str, bool, LimitValues, tuple[str, str, str], str | None]] = []
-        org_member = table.get(ScopeKind.ORG, scope.org_id)
-        org_source = f"org {scope.org_name}'s per-member limit"
-        if scope.kind in (ScopeKind.ORG, ScopeKind.TEAM):
-            kind_word = "org" if scope.kind is ScopeKind.ORG else "team"
-            member = table.get(scope.kind, scope.id)
-            entries.append(
-                (Level.MEMBER, f"each member of {scope.label}", False, member, _sources(member, scope.label), None)
-            )
-            pool = table.get(scope.kind, scope.id, pool=True)
-            pool_key = f"o:{scope.id}" if scope.kind is ScopeKind.ORG else f"tm:{scope.id}"
-            level = Level.ORG_POOL if scope.kind is ScopeKind.ORG else Level.TEAM_POOL
-            entries.append((level, f"all of {scope.label}", True, pool, _sources(pool, f"{kind_word} total"), pool_key))
-        if scope.kind is ScopeKind.USER:
-            own = table.get(ScopeKind.USER, scope.id)
-            values = own.over(org_member)
-            sources = tuple(
-                f"{scope.label}'s own limit" if o is not None else (org_source if f is not None else "")
-                for o, f in zip(
-                    (own.rpm, own.input_tpm, own.output_tpm),
-                    (values.rpm, values.input_tpm, values.output_tpm),
-                    strict=True,
-                )
-            )
-            entries.append((Level.MEMBER, scope.label, False, values, sources, f"m:u:{scope.id}"))  # type: ignore[arg-type]
-        if scope.kind is ScopeKind.TOKEN:
-            own = table.get(ScopeKind.TOKEN, scope.id)
-            entries.append(
-                (Level.TOKEN, scope.label, False, own, _sources(own, "the token's own limit"), f"t:{scope.id}")
-            )
-        keys = [key for *_, key in entries if key is not None]
-        states = iter(await self._limiter.usage(keys))
-        return LimitsView(
-            scope.label,
-            [
-                LimitEntry(level, subject, pool, values, sources, next(states) if key is not None else None)
-                for level, subject, pool, values, sources, key in entries
-            ],
+        level = _level(scope, limit)
+        own = table.get(scope.kind, scope.id, pool=limit is LimitId.TOTAL)
+        inherits = limit is LimitId.MEMBER and scope.kind in (ScopeKind.USER, ScopeKind.TEAM)
+        org = table.get(ScopeKind.ORG, scope.org_id) if inherits else LimitValues()
+        effective = own.over(org)
+        sources = tuple(
+            Source(level, scope.name)
+            if getattr(own, n) is not None
+            else (Source(Level.MEMBER, scope.org) if getattr(org, n) is not None else None)
+            for n in DIMENSIONS
         )
+        return own, effective, sources
+
+    async def _views(self, scope: Scope, limits: list[LimitId]) -> list[RateLimitView]:
+        keys = [_window_key(scope, limit) for limit in limits]
+        states = iter(await self._limiter.usage([k for k in keys if k is not None]))
+        views = []
+        for limit, key in zip(limits, keys, strict=True):
+            own, effective, (rpm, input_tpm, output_tpm) = self._values(scope, limit)
+            name = f"{scope.name}/{COLLECTION}/{limit}"
+            usage = next(states) if key is not None else None
+            views.append(RateLimitView(name, _level(scope, limit), own, effective, (rpm, input_tpm, output_tpm), usage))
+        return views

@@ -29,9 +29,6 @@ class InferenceGovernance:
     def excluded_models(self, principal: Principal) -> frozenset[str]:
         return self.exclusions.excluded_models(principal)
 
-    async def admit(self, principal: Principal, model: str, estimated_input_tokens: int) -> Reservation:
-        return await self.admission.admit(principal, model, estimated_input_tokens)
-
     @asynccontextmanager
     async def admitted(
         self, principal: Principal, model: str, estimated_input_tokens: int, tokens: TokenSource

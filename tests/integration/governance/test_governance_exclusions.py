@@ -33,10 +33,13 @@ def test_org_exclusion_hides_by_name_and_alias(tenant: Tenant) -> None:
     assert {"chat-model", "other-model"} <= visible(tenant, ann)
     assert "global-hidden" not in visible(tenant, ann)  # the config's global list
     tenant.cli("exclusions", "add", "--org", tenant.org, "--model", "main")  # by alias
+    tenant.cli("exclusions", "add", "--org", tenant.org, "--model", "main")  # adding again is no error
     assert_hidden(tenant, ann, "chat-model", "main")
     assert sdk(tenant.gateway, ann).chat.completions.create(model="other", messages=MESSAGES).choices
     tenant.cli("exclusions", "remove", "--org", tenant.org, "--model", "main")
     assert "chat-model" in visible(tenant, ann)
+    gone = tenant.cli("exclusions", "remove", "--org", tenant.org, "--model", "main", check=False)
+    assert gone.returncode == 1 and "not found" in gone.stderr
 
 
 def test_user_merge_off_drops_org_and_global_lists(tenant: Tenant) -> None:

@@ -165,10 +165,15 @@ def test_cli_validation_and_clear(tenant: Tenant) -> None:
     bad = tenant.cli("limits", "set", "--user", email, "--total", "--rpm", "1", check=False)
     assert bad.returncode != 0 and "org or a team" in bad.stderr
     assert tenant.cli("limits", "set", "--user", email, check=False).returncode == 2
+    for huge in ("1e20", "99999999999999999999"):
+        too_big = tenant.cli("limits", "set", "--user", email, f"--rpm={huge}", check=False)
+        assert too_big.returncode == 2 and "--rpm" in too_big.stderr and "Traceback" not in too_big.stderr
     tenant.cli("limits", "set", "--user", email, "--rpm", "1")
     assert statuses(tenant, ann, 2) == [200, 429]
     tenant.cli("limits", "clear", "--user", email)
     assert chat(tenant, ann).status_code == 200
+    again = tenant.cli("limits", "clear", "--user", email, check=False)
+    assert again.returncode == 1 and "not found" in again.stderr
     # A user may read their own limits but not change them.
     assert tenant.cli("limits", "show", "--user", email, token=ann).returncode == 0
     denied = tenant.cli("limits", "set", "--user", email, "--rpm", "100", token=ann, check=False)

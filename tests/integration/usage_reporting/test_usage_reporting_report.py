@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.principal import Principal, Role
-from core.errors import InvalidRequest, PermissionDenied
+from core.errors import InvalidRequest, NotFound, PermissionDenied
 from core.governance.access.scope import Scope
 from core.governance.limits.model import ScopeKind
 from core.settings import Settings
@@ -30,6 +30,7 @@ from tests.integration.usage_reporting.conftest import T0, event
 ADMIN = Principal(role=Role.ADMIN, token_id="t-admin", user_id="u-admin", org_id="o-1")
 ORG_ADMIN = Principal(role=Role.ORG_ADMIN, token_id="t-oa", user_id="u-oa", user_email="oa@one.test", org_id="o-1")
 ANN = Principal(role=Role.USER, token_id="tok-a", user_id="u-a", user_email="ann@one.test", org_id="o-1")
+BOB = Principal(role=Role.USER, token_id="tok-b", user_id="u-b", user_email="bob@two.test", org_id="o-2")
 BOT = Principal(
     role=Role.USER, token_id="tok-bot", user_id="u-a", org_id="o-1", team_id="team", service_account_id="sa"
 )
@@ -132,19 +133,24 @@ async def test_a_service_account_sees_its_token(world: AsyncEngine) -> None:
 
 
 async def test_scopes_narrow_and_are_authorized(world: AsyncEngine) -> None:
-    ann_scope = Scope(ScopeKind.USER, "u-a", "user ann@one.test", "o-1", "one", user_id="u-a", email="ann@one.test")
+    ann_scope = Scope(
+        ScopeKind.USER, "u-a", "users/ann@one.test", "o-1", "orgs/one", user_id="u-a", email="ann@one.test"
+    )
     assert (await report(world, ADMIN, ann_scope)).totals.requests == 6
     assert (await report(world, ANN, ann_scope)).totals.requests == 6
     assert (await report(world, ORG_ADMIN, ann_scope)).totals.requests == 5  # bob's request is in org 2
-    team = Scope(ScopeKind.TEAM, "team", "team", "o-1", "one", team_id="team")
+    team = Scope(ScopeKind.TEAM, "team", "orgs/one/teams/t", "o-1", "orgs/one", team_id="team")
     assert (await report(world, ADMIN, team)).totals.requests == 1
-    token = Scope(ScopeKind.TOKEN, "tok-a", "token", "o-1", "one", user_id="u-a")
+    token = Scope(ScopeKind.TOKEN, "tok-a", "tokens/tok-a", "o-1", "orgs/one", user_id="u-a")
     assert (await report(world, ANN, token)).totals.requests == 4
     with pytest.raises(PermissionDenied):
         await report(world, ANN, team)
-    other_org = Scope(ScopeKind.ORG, "o-2", "org two", "o-2", "two")
-    with pytest.raises(PermissionDenied):
+    # Another org's scope answers as one that does not exist.
+    other_org = Scope(ScopeKind.ORG, "o-2", "orgs/two", "o-2", "orgs/two")
+    with pytest.raises(NotFound, match=r"^orgs/two not found$"):
         await report(world, ORG_ADMIN, other_org)
+    with pytest.raises(NotFound, match=r"^users/ann@one\.test not found$"):
+        await report(world, BOB, ann_scope)
 
 
 async def test_bad_ranges(world: AsyncEngine) -> None:

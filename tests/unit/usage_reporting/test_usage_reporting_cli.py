@@ -65,7 +65,7 @@ def test_report_request_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     stub = FakeUsage(report)
     run(stub, "usage", "--user", "a@x.io", "--since", "2030-01-01", "--group-by", "model", "--bucket", "hour", "--json")
     request = stub.requests[0]
-    assert request.scope.user == "a@x.io" and request.group_by == usage_pb2.USAGE_GROUP_BY_MODEL
+    assert request.scope == "users/a@x.io" and request.group_by == usage_pb2.USAGE_GROUP_BY_MODEL
     assert request.bucket == usage_pb2.USAGE_BUCKET_HOUR and not request.HasField("end_time")
     data = json.loads(capsys.readouterr().out)
     assert data["totals"]["requests"] == 3 and data["totals"]["avg_latency_ms"] == 12.3
@@ -82,7 +82,7 @@ def test_export_formats(capsys: pytest.CaptureFixture[str]) -> None:
     run(stub, "usage", "export", "--since", "1d", "--format", "jsonl", "--org", "acme")
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and json.loads(lines[0])["request_id"] == "r1"
-    assert stub.requests[0].scope.org == "acme"
+    assert stub.requests[0].scope == "orgs/acme"
     run(stub, "usage", "export", "--format", "csv")
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("id,request_id,create_time") and len(out) == 3

@@ -22,27 +22,30 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61queduct/v1/governance.proto\x12\x0b\x61queduct.v1\"L\n\x0fGovernanceScope\x12\x0b\n\x03org\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x10\n\x08token_id\x18\x04 \x01(\t\"y\n\x0fRateLimitValues\x12\x10\n\x03rpm\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x16\n\tinput_tpm\x18\x02 \x01(\x03H\x01\x88\x01\x01\x12\x17\n\noutput_tpm\x18\x03 \x01(\x03H\x02\x88\x01\x01\x42\x06\n\x04_rpmB\x0c\n\n_input_tpmB\r\n\x0b_output_tpm\"q\n\x0fRateLimitWindow\x12\x15\n\rused_requests\x18\x01 \x01(\x01\x12\x19\n\x11used_input_tokens\x18\x02 \x01(\x03\x12\x1a\n\x12used_output_tokens\x18\x03 \x01(\x03\x12\x10\n\x08reset_ms\x18\x04 \x01(\x03\"\xfb\x01\n\tRateLimit\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.aqueduct.v1.RateLimitLevel\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0c\n\x04pool\x18\x03 \x01(\x08\x12,\n\x06limits\x18\x04 \x01(\x0b\x32\x1c.aqueduct.v1.RateLimitValues\x12\x12\n\nrpm_source\x18\x05 \x01(\t\x12\x18\n\x10input_tpm_source\x18\x06 \x01(\t\x12\x19\n\x11output_tpm_source\x18\x07 \x01(\t\x12,\n\x06window\x18\x08 \x01(\x0b\x32\x1c.aqueduct.v1.RateLimitWindow\"p\n\rExclusionList\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.aqueduct.v1.ExclusionKind\x12\r\n\x05names\x18\x02 \x03(\t\x12\r\n\x05merge\x18\x03 \x01(\x08\x12\x17\n\x0f\x65\x66\x66\x65\x63tive_names\x18\x04 \x03(\t*\xaa\x01\n\x0eRateLimitLevel\x12 \n\x1cRATE_LIMIT_LEVEL_UNSPECIFIED\x10\x00\x12\x1b\n\x17RATE_LIMIT_LEVEL_MEMBER\x10\x01\x12\x1a\n\x16RATE_LIMIT_LEVEL_TOKEN\x10\x02\x12\x1d\n\x19RATE_LIMIT_LEVEL_ORG_POOL\x10\x03\x12\x1e\n\x1aRATE_LIMIT_LEVEL_TEAM_POOL\x10\x04*h\n\rExclusionKind\x12\x1e\n\x1a\x45XCLUSION_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45XCLUSION_KIND_MODEL\x10\x01\x12\x1d\n\x19\x45XCLUSION_KIND_MCP_SERVER\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61queduct/v1/governance.proto\x12\x0b\x61queduct.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n\x0fRateLimitSource\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.aqueduct.v1.RateLimitLevel\x12\r\n\x05scope\x18\x02 \x01(\t\"\\\n\x0e\x45\x66\x66\x65\x63tiveLimit\x12\x12\n\x05value\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12,\n\x06source\x18\x02 \x01(\x0b\x32\x1c.aqueduct.v1.RateLimitSourceB\x08\n\x06_value\"q\n\x0fRateLimitWindow\x12\x15\n\rused_requests\x18\x01 \x01(\x01\x12\x19\n\x11used_input_tokens\x18\x02 \x01(\x03\x12\x1a\n\x12used_output_tokens\x18\x03 \x01(\x03\x12\x10\n\x08reset_ms\x18\x04 \x01(\x03\"\x84\x03\n\tRateLimit\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x05level\x18\x02 \x01(\x0e\x32\x1b.aqueduct.v1.RateLimitLevel\x12\x10\n\x03rpm\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x16\n\tinput_tpm\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x17\n\noutput_tpm\x18\x05 \x01(\x03H\x02\x88\x01\x01\x12\x32\n\reffective_rpm\x18\x06 \x01(\x0b\x32\x1b.aqueduct.v1.EffectiveLimit\x12\x38\n\x13\x65\x66\x66\x65\x63tive_input_tpm\x18\x07 \x01(\x0b\x32\x1b.aqueduct.v1.EffectiveLimit\x12\x39\n\x14\x65\x66\x66\x65\x63tive_output_tpm\x18\x08 \x01(\x0b\x32\x1b.aqueduct.v1.EffectiveLimit\x12,\n\x06window\x18\t \x01(\x0b\x32\x1c.aqueduct.v1.RateLimitWindowB\x06\n\x04_rpmB\x0c\n\n_input_tpmB\r\n\x0b_output_tpm\"\x84\x01\n\tExclusion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.aqueduct.v1.ExclusionKind\x12\x0e\n\x06target\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x01\n\x0f\x45xclusionPolicy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cmerge_models\x18\x02 \x01(\x08\x12\x19\n\x11merge_mcp_servers\x18\x03 \x01(\x08\x12!\n\x19\x65\x66\x66\x65\x63tive_excluded_models\x18\x04 \x03(\t\x12&\n\x1e\x65\x66\x66\x65\x63tive_excluded_mcp_servers\x18\x05 \x03(\t*\xaa\x01\n\x0eRateLimitLevel\x12 \n\x1cRATE_LIMIT_LEVEL_UNSPECIFIED\x10\x00\x12\x1b\n\x17RATE_LIMIT_LEVEL_MEMBER\x10\x01\x12\x1a\n\x16RATE_LIMIT_LEVEL_TOKEN\x10\x02\x12\x1d\n\x19RATE_LIMIT_LEVEL_ORG_POOL\x10\x03\x12\x1e\n\x1aRATE_LIMIT_LEVEL_TEAM_POOL\x10\x04*h\n\rExclusionKind\x12\x1e\n\x1a\x45XCLUSION_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45XCLUSION_KIND_MODEL\x10\x01\x12\x1d\n\x19\x45XCLUSION_KIND_MCP_SERVER\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aqueduct.v1.governance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RATELIMITLEVEL']._serialized_start=730
-  _globals['_RATELIMITLEVEL']._serialized_end=900
-  _globals['_EXCLUSIONKIND']._serialized_start=902
-  _globals['_EXCLUSIONKIND']._serialized_end=1006
-  _globals['_GOVERNANCESCOPE']._serialized_start=45
-  _globals['_GOVERNANCESCOPE']._serialized_end=121
-  _globals['_RATELIMITVALUES']._serialized_start=123
-  _globals['_RATELIMITVALUES']._serialized_end=244
-  _globals['_RATELIMITWINDOW']._serialized_start=246
-  _globals['_RATELIMITWINDOW']._serialized_end=359
-  _globals['_RATELIMIT']._serialized_start=362
-  _globals['_RATELIMIT']._serialized_end=613
-  _globals['_EXCLUSIONLIST']._serialized_start=615
-  _globals['_EXCLUSIONLIST']._serialized_end=727
+  _globals['_RATELIMITLEVEL']._serialized_start=1050
+  _globals['_RATELIMITLEVEL']._serialized_end=1220
+  _globals['_EXCLUSIONKIND']._serialized_start=1222
+  _globals['_EXCLUSIONKIND']._serialized_end=1326
+  _globals['_RATELIMITSOURCE']._serialized_start=78
+  _globals['_RATELIMITSOURCE']._serialized_end=154
+  _globals['_EFFECTIVELIMIT']._serialized_start=156
+  _globals['_EFFECTIVELIMIT']._serialized_end=248
+  _globals['_RATELIMITWINDOW']._serialized_start=250
+  _globals['_RATELIMITWINDOW']._serialized_end=363
+  _globals['_RATELIMIT']._serialized_start=366
+  _globals['_RATELIMIT']._serialized_end=754
+  _globals['_EXCLUSION']._serialized_start=757
+  _globals['_EXCLUSION']._serialized_end=889
+  _globals['_EXCLUSIONPOLICY']._serialized_start=892
+  _globals['_EXCLUSIONPOLICY']._serialized_end=1047
 # @@protoc_insertion_point(module_scope)

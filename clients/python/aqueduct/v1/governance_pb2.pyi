@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
@@ -28,27 +29,48 @@ class _RateLimitLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RateLi
     RATE_LIMIT_LEVEL_UNSPECIFIED: _RateLimitLevel.ValueType  # 0
     """Not set."""
     RATE_LIMIT_LEVEL_MEMBER: _RateLimitLevel.ValueType  # 1
-    """Per member: a user's own limit, else the org's per-member limit (a team's for its service accounts)."""
+    """Per member, named `{scope}/rateLimits/member`: on an org or team, each member's window (a user's own limit
+    overrides the org's field by field; service accounts fall under their team's, then their org's); on a user,
+    that user's own limit.
+    """
     RATE_LIMIT_LEVEL_TOKEN: _RateLimitLevel.ValueType  # 2
-    """One token's cap."""
+    """One token's cap, named `tokens/{token_id}/rateLimits/token`."""
     RATE_LIMIT_LEVEL_ORG_POOL: _RateLimitLevel.ValueType  # 3
-    """An org's pool: all its traffic together."""
+    """An org's pool, named `orgs/{org}/rateLimits/total`: all of the org's traffic in one window."""
     RATE_LIMIT_LEVEL_TEAM_POOL: _RateLimitLevel.ValueType  # 4
-    """A team's pool: all traffic of its service accounts together."""
+    """A team's pool, named `orgs/{org}/teams/{team}/rateLimits/total`: all traffic of its service accounts in one
+    window.
+    """
 
 class RateLimitLevel(_RateLimitLevel, metaclass=_RateLimitLevelEnumTypeWrapper):
-    """RateLimitLevel is where a limit applies."""
+    """Governance settings hang under the scope they apply to, named by resource names (AIP-122) rather than by a
+    `oneof` of org / team / user / token fields. One string names a scope everywhere (as a parent in requests,
+    inside a rate limit's or exclusion's name, as the source of an inherited value in responses), it composes
+    with the tenancy resources' names, and a client can store and compare it without knowing the scope kinds.
+    The scopes:
+      orgs/{org}                  an org (its name)
+      orgs/{org}/teams/{team}     a team of that org (its service accounts)
+      users/{email}               a user (emails are unique across orgs)
+      tokens/{token_id}           one API token (rate limits only)
+
+    RateLimitLevel is where a limit applies; it is also the last segment of the rate limit's name.
+    """
 
 RATE_LIMIT_LEVEL_UNSPECIFIED: RateLimitLevel.ValueType  # 0
 """Not set."""
 RATE_LIMIT_LEVEL_MEMBER: RateLimitLevel.ValueType  # 1
-"""Per member: a user's own limit, else the org's per-member limit (a team's for its service accounts)."""
+"""Per member, named `{scope}/rateLimits/member`: on an org or team, each member's window (a user's own limit
+overrides the org's field by field; service accounts fall under their team's, then their org's); on a user,
+that user's own limit.
+"""
 RATE_LIMIT_LEVEL_TOKEN: RateLimitLevel.ValueType  # 2
-"""One token's cap."""
+"""One token's cap, named `tokens/{token_id}/rateLimits/token`."""
 RATE_LIMIT_LEVEL_ORG_POOL: RateLimitLevel.ValueType  # 3
-"""An org's pool: all its traffic together."""
+"""An org's pool, named `orgs/{org}/rateLimits/total`: all of the org's traffic in one window."""
 RATE_LIMIT_LEVEL_TEAM_POOL: RateLimitLevel.ValueType  # 4
-"""A team's pool: all traffic of its service accounts together."""
+"""A team's pool, named `orgs/{org}/teams/{team}/rateLimits/total`: all traffic of its service accounts in one
+window.
+"""
 Global___RateLimitLevel: _TypeAlias = RateLimitLevel  # noqa: Y015
 
 class _ExclusionKind:
@@ -58,101 +80,82 @@ class _ExclusionKind:
 class _ExclusionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExclusionKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EXCLUSION_KIND_UNSPECIFIED: _ExclusionKind.ValueType  # 0
-    """Not set; for SetExclusionMerge it means both kinds."""
+    """Not set; invalid in a new exclusion."""
     EXCLUSION_KIND_MODEL: _ExclusionKind.ValueType  # 1
-    """Model names or aliases."""
+    """A model, by name or alias (hiding one hides the model under all its names). Resource id prefix `model.`."""
     EXCLUSION_KIND_MCP_SERVER: _ExclusionKind.ValueType  # 2
-    """MCP server names."""
+    """An MCP server, by its configured name. Resource id prefix `mcpServer.`."""
 
 class ExclusionKind(_ExclusionKind, metaclass=_ExclusionKindEnumTypeWrapper):
-    """ExclusionKind is what an exclusion list holds."""
+    """ExclusionKind is what an exclusion hides."""
 
 EXCLUSION_KIND_UNSPECIFIED: ExclusionKind.ValueType  # 0
-"""Not set; for SetExclusionMerge it means both kinds."""
+"""Not set; invalid in a new exclusion."""
 EXCLUSION_KIND_MODEL: ExclusionKind.ValueType  # 1
-"""Model names or aliases."""
+"""A model, by name or alias (hiding one hides the model under all its names). Resource id prefix `model.`."""
 EXCLUSION_KIND_MCP_SERVER: ExclusionKind.ValueType  # 2
-"""MCP server names."""
+"""An MCP server, by its configured name. Resource id prefix `mcpServer.`."""
 Global___ExclusionKind: _TypeAlias = ExclusionKind  # noqa: Y015
 
 @_typing.final
-class GovernanceScope(_message.Message):
-    """GovernanceScope names where a rate limit or exclusion list is set, the way the CLI names it: exactly one of
-    an org (org alone), a team (team with its org), a user (email) or a token (id; rate limits only).
+class RateLimitSource(_message.Message):
+    """RateLimitSource says which setting an effective value comes from, so a reader can tell an own value from an
+    inherited one without parsing text.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    ORG_FIELD_NUMBER: _builtins.int
-    TEAM_FIELD_NUMBER: _builtins.int
-    USER_FIELD_NUMBER: _builtins.int
-    TOKEN_ID_FIELD_NUMBER: _builtins.int
-    org: _builtins.str
-    """The org's name: alone for an org scope, with `team` for a team scope."""
-    team: _builtins.str
-    """The team's name; needs `org`."""
-    user: _builtins.str
-    """The user's email."""
-    token_id: _builtins.str
-    """The token's id."""
+    LEVEL_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    level: Global___RateLimitLevel.ValueType
+    """The level of the setting (MEMBER for both a user's own limit and an org's per-member limit)."""
+    scope: _builtins.str
+    """The resource name of the scope holding the setting, e.g. `orgs/acme` when a user inherits the org's
+    per-member limit, or `users/a@example.com` for the user's own.
+    """
     def __init__(
         self,
         *,
-        org: _builtins.str = ...,
-        team: _builtins.str = ...,
-        user: _builtins.str = ...,
-        token_id: _builtins.str = ...,
+        level: Global___RateLimitLevel.ValueType = ...,
+        scope: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["org", b"org", "team", b"team", "token_id", b"token_id", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["level", b"level", "scope", b"scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GovernanceScope: _TypeAlias = GovernanceScope  # noqa: Y015
+Global___RateLimitSource: _TypeAlias = RateLimitSource  # noqa: Y015
 
 @_typing.final
-class RateLimitValues(_message.Message):
-    """RateLimitValues are the limits of one scope, each over a sliding 60-second window. An unset field is not
-    limited at this scope (and, for a user, falls back to the org's per-member limit).
-    """
+class EffectiveLimit(_message.Message):
+    """EffectiveLimit is one dimension's value that admission enforces at a rate limit, and where it is set."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    RPM_FIELD_NUMBER: _builtins.int
-    INPUT_TPM_FIELD_NUMBER: _builtins.int
-    OUTPUT_TPM_FIELD_NUMBER: _builtins.int
-    rpm: _builtins.int
-    """Requests per minute."""
-    input_tpm: _builtins.int
-    """Input (prompt) tokens per minute."""
-    output_tpm: _builtins.int
-    """Output (completion) tokens per minute."""
+    VALUE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    value: _builtins.int
+    """The limit over the sliding 60-second window; unset when this dimension is not limited here."""
+    @_builtins.property
+    def source(self) -> Global___RateLimitSource:
+        """Where the value is set; unset when `value` is."""
+
     def __init__(
         self,
         *,
-        rpm: _builtins.int | None = ...,
-        input_tpm: _builtins.int | None = ...,
-        output_tpm: _builtins.int | None = ...,
+        value: _builtins.int | None = ...,
+        source: Global___RateLimitSource | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_input_tpm", b"_input_tpm", "_output_tpm", b"_output_tpm", "_rpm", b"_rpm", "input_tpm", b"input_tpm", "output_tpm", b"output_tpm", "rpm", b"rpm"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_value", b"_value", "source", b"source", "value", b"value"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_input_tpm", b"_input_tpm", "_output_tpm", b"_output_tpm", "_rpm", b"_rpm", "input_tpm", b"input_tpm", "output_tpm", b"output_tpm", "rpm", b"rpm"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_value", b"_value", "source", b"source", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__input_tpm: _TypeAlias = _typing.Literal["input_tpm"]  # noqa: Y015
-    _WhichOneofArgType__input_tpm: _TypeAlias = _typing.Literal["_input_tpm", b"_input_tpm"]  # noqa: Y015
-    _WhichOneofReturnType__output_tpm: _TypeAlias = _typing.Literal["output_tpm"]  # noqa: Y015
-    _WhichOneofArgType__output_tpm: _TypeAlias = _typing.Literal["_output_tpm", b"_output_tpm"]  # noqa: Y015
-    _WhichOneofReturnType__rpm: _TypeAlias = _typing.Literal["rpm"]  # noqa: Y015
-    _WhichOneofArgType__rpm: _TypeAlias = _typing.Literal["_rpm", b"_rpm"]  # noqa: Y015
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__input_tpm) -> _WhichOneofReturnType__input_tpm | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__output_tpm) -> _WhichOneofReturnType__output_tpm | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__rpm) -> _WhichOneofReturnType__rpm | None: ...
+    _WhichOneofReturnType__value: _TypeAlias = _typing.Literal["value"]  # noqa: Y015
+    _WhichOneofArgType__value: _TypeAlias = _typing.Literal["_value", b"_value"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__value) -> _WhichOneofReturnType__value | None: ...
 
-Global___RateLimitValues: _TypeAlias = RateLimitValues  # noqa: Y015
+Global___EffectiveLimit: _TypeAlias = EffectiveLimit  # noqa: Y015
 
 @_typing.final
 class RateLimitWindow(_message.Message):
@@ -190,92 +193,166 @@ Global___RateLimitWindow: _TypeAlias = RateLimitWindow  # noqa: Y015
 
 @_typing.final
 class RateLimit(_message.Message):
-    """RateLimit is one limit that applies at a scope."""
+    """RateLimit is one level's limit at one scope: requests, input tokens and output tokens per sliding 60-second
+    window. Every scope has its rate limits (org and team: `member` and `total`; user: `member`; token:
+    `token`); one is "set" once a value is stored in it, and until then it shows what is inherited.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
-    SUBJECT_FIELD_NUMBER: _builtins.int
-    POOL_FIELD_NUMBER: _builtins.int
-    LIMITS_FIELD_NUMBER: _builtins.int
-    RPM_SOURCE_FIELD_NUMBER: _builtins.int
-    INPUT_TPM_SOURCE_FIELD_NUMBER: _builtins.int
-    OUTPUT_TPM_SOURCE_FIELD_NUMBER: _builtins.int
+    RPM_FIELD_NUMBER: _builtins.int
+    INPUT_TPM_FIELD_NUMBER: _builtins.int
+    OUTPUT_TPM_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_RPM_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_INPUT_TPM_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_OUTPUT_TPM_FIELD_NUMBER: _builtins.int
     WINDOW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The resource name: `{scope}/rateLimits/{member|total|token}`, e.g. `orgs/acme/rateLimits/total`."""
     level: Global___RateLimitLevel.ValueType
-    """Where it applies."""
-    subject: _builtins.str
-    """Who is counted, e.g. "user a@example.com", "all of org acme"."""
-    pool: _builtins.bool
-    """True for an org or team pool (set with --total)."""
-    rpm_source: _builtins.str
-    """Where the rpm value is set (e.g. "org acme's per-member limit"); empty when not limited."""
-    input_tpm_source: _builtins.str
-    """Where the input_tpm value is set."""
-    output_tpm_source: _builtins.str
-    """Where the output_tpm value is set."""
+    """Output only. The level, as the last segment of `name` says."""
+    rpm: _builtins.int
+    """Requests per minute stored at this rate limit; unset: not set here (may be inherited, see `effective_rpm`)."""
+    input_tpm: _builtins.int
+    """Input (prompt) tokens per minute stored at this rate limit; unset: not set here."""
+    output_tpm: _builtins.int
+    """Output (completion) tokens per minute stored at this rate limit; unset: not set here."""
     @_builtins.property
-    def limits(self) -> Global___RateLimitValues:
-        """The effective values."""
+    def effective_rpm(self) -> Global___EffectiveLimit:
+        """Output only. The requests-per-minute value enforced for callers at this rate limit, after inheritance."""
+
+    @_builtins.property
+    def effective_input_tpm(self) -> Global___EffectiveLimit:
+        """Output only. The input-tokens-per-minute value enforced, after inheritance."""
+
+    @_builtins.property
+    def effective_output_tpm(self) -> Global___EffectiveLimit:
+        """Output only. The output-tokens-per-minute value enforced, after inheritance."""
 
     @_builtins.property
     def window(self) -> Global___RateLimitWindow:
-        """The current window; unset for per-member limits shown at an org or team (each member has their own)."""
+        """Output only. The current window; unset for an org's or team's per-member limit (each member has their own
+        window; read a user's or token's rate limit to see one).
+        """
 
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         level: Global___RateLimitLevel.ValueType = ...,
-        subject: _builtins.str = ...,
-        pool: _builtins.bool = ...,
-        limits: Global___RateLimitValues | None = ...,
-        rpm_source: _builtins.str = ...,
-        input_tpm_source: _builtins.str = ...,
-        output_tpm_source: _builtins.str = ...,
+        rpm: _builtins.int | None = ...,
+        input_tpm: _builtins.int | None = ...,
+        output_tpm: _builtins.int | None = ...,
+        effective_rpm: Global___EffectiveLimit | None = ...,
+        effective_input_tpm: Global___EffectiveLimit | None = ...,
+        effective_output_tpm: Global___EffectiveLimit | None = ...,
         window: Global___RateLimitWindow | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "window", b"window"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_input_tpm", b"_input_tpm", "_output_tpm", b"_output_tpm", "_rpm", b"_rpm", "effective_input_tpm", b"effective_input_tpm", "effective_output_tpm", b"effective_output_tpm", "effective_rpm", b"effective_rpm", "input_tpm", b"input_tpm", "output_tpm", b"output_tpm", "rpm", b"rpm", "window", b"window"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_tpm_source", b"input_tpm_source", "level", b"level", "limits", b"limits", "output_tpm_source", b"output_tpm_source", "pool", b"pool", "rpm_source", b"rpm_source", "subject", b"subject", "window", b"window"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_input_tpm", b"_input_tpm", "_output_tpm", b"_output_tpm", "_rpm", b"_rpm", "effective_input_tpm", b"effective_input_tpm", "effective_output_tpm", b"effective_output_tpm", "effective_rpm", b"effective_rpm", "input_tpm", b"input_tpm", "level", b"level", "name", b"name", "output_tpm", b"output_tpm", "rpm", b"rpm", "window", b"window"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__input_tpm: _TypeAlias = _typing.Literal["input_tpm"]  # noqa: Y015
+    _WhichOneofArgType__input_tpm: _TypeAlias = _typing.Literal["_input_tpm", b"_input_tpm"]  # noqa: Y015
+    _WhichOneofReturnType__output_tpm: _TypeAlias = _typing.Literal["output_tpm"]  # noqa: Y015
+    _WhichOneofArgType__output_tpm: _TypeAlias = _typing.Literal["_output_tpm", b"_output_tpm"]  # noqa: Y015
+    _WhichOneofReturnType__rpm: _TypeAlias = _typing.Literal["rpm"]  # noqa: Y015
+    _WhichOneofArgType__rpm: _TypeAlias = _typing.Literal["_rpm", b"_rpm"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__input_tpm) -> _WhichOneofReturnType__input_tpm | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__output_tpm) -> _WhichOneofReturnType__output_tpm | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rpm) -> _WhichOneofReturnType__rpm | None: ...
 
 Global___RateLimit: _TypeAlias = RateLimit  # noqa: Y015
 
 @_typing.final
-class ExclusionList(_message.Message):
-    """ExclusionList is one scope's list of one kind, its merge flag, and the list that applies after inheritance."""
+class Exclusion(_message.Message):
+    """Exclusion hides one model or MCP server from the callers of a scope (an org, a team or a user; not a token).
+    Its id is the kind's prefix followed by the excluded name percent-encoded (RFC 3986, every character but
+    letters, digits and `-._~` escaped, so a `/` in a model name stays inside one segment), e.g.
+    `orgs/acme/exclusions/model.gpt-4o` or `users/a@example.com/exclusions/model.meta-llama%2FLlama-3-8B`.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    NAME_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
-    NAMES_FIELD_NUMBER: _builtins.int
-    MERGE_FIELD_NUMBER: _builtins.int
-    EFFECTIVE_NAMES_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The resource name: `{scope}/exclusions/{kind prefix}.{percent-encoded target}`; output only on create."""
     kind: Global___ExclusionKind.ValueType
-    """What the list holds."""
-    merge: _builtins.bool
-    """Whether the next level up (org, then the global list) is merged in; on by default."""
+    """What `target` names."""
+    target: _builtins.str
+    """The model name or alias, or the MCP server name, as given (1-255 printable characters, trimmed)."""
     @_builtins.property
-    def names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """This scope's own entries, sorted."""
-
-    @_builtins.property
-    def effective_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Everything excluded for callers at this scope after inheritance, sorted."""
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the exclusion was created."""
 
     def __init__(
         self,
         *,
+        name: _builtins.str = ...,
         kind: Global___ExclusionKind.ValueType = ...,
-        names: _abc.Iterable[_builtins.str] | None = ...,
-        merge: _builtins.bool = ...,
-        effective_names: _abc.Iterable[_builtins.str] | None = ...,
+        target: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_names", b"effective_names", "kind", b"kind", "merge", b"merge", "names", b"names"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "kind", b"kind", "name", b"name", "target", b"target"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ExclusionList: _TypeAlias = ExclusionList  # noqa: Y015
+Global___Exclusion: _TypeAlias = Exclusion  # noqa: Y015
+
+@_typing.final
+class ExclusionPolicy(_message.Message):
+    """ExclusionPolicy is a scope's merge flags and the lists that result, a singleton (AIP-156) named
+    `{scope}/exclusionPolicy`. For a personal token the effective list is the user's exclusions, plus the org's
+    if the user merges, plus the configured global list if the org merges too; for a service account's token
+    the team takes the user's place.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MERGE_MODELS_FIELD_NUMBER: _builtins.int
+    MERGE_MCP_SERVERS_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_EXCLUDED_MODELS_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_EXCLUDED_MCP_SERVERS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The resource name, e.g. `orgs/acme/exclusionPolicy`."""
+    merge_models: _builtins.bool
+    """Whether the next level's model exclusions (the org's, or the global list for an org) apply here too.
+    True until set otherwise.
+    """
+    merge_mcp_servers: _builtins.bool
+    """Whether the next level's MCP server exclusions apply here too. True until set otherwise."""
+    @_builtins.property
+    def effective_excluded_models(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Output only. Every model name or alias hidden from callers at this scope after inheritance, sorted."""
+
+    @_builtins.property
+    def effective_excluded_mcp_servers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Output only. Every MCP server hidden from callers at this scope after inheritance, sorted."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        merge_models: _builtins.bool = ...,
+        merge_mcp_servers: _builtins.bool = ...,
+        effective_excluded_models: _abc.Iterable[_builtins.str] | None = ...,
+        effective_excluded_mcp_servers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_excluded_mcp_servers", b"effective_excluded_mcp_servers", "effective_excluded_models", b"effective_excluded_models", "merge_mcp_servers", b"merge_mcp_servers", "merge_models", b"merge_models", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExclusionPolicy: _TypeAlias = ExclusionPolicy  # noqa: Y015

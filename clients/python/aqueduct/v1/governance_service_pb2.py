@@ -23,43 +23,52 @@ _sym_db = _symbol_database.Default()
 
 
 from aqueduct.v1 import governance_pb2 as aqueduct_dot_v1_dot_governance__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$aqueduct/v1/governance_service.proto\x12\x0b\x61queduct.v1\x1a\x1c\x61queduct/v1/governance.proto\"\x7f\n\x13SetRateLimitRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12\r\n\x05total\x18\x02 \x01(\x08\x12,\n\x06limits\x18\x03 \x01(\x0b\x32\x1c.aqueduct.v1.RateLimitValues\"M\n\x14SetRateLimitResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12&\n\x06limits\x18\x02 \x03(\x0b\x32\x16.aqueduct.v1.RateLimit\"S\n\x15\x43learRateLimitRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12\r\n\x05total\x18\x02 \x01(\x08\"\x18\n\x16\x43learRateLimitResponse\"C\n\x14GetRateLimitsRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\"N\n\x15GetRateLimitsResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12&\n\x06limits\x18\x02 \x03(\x0b\x32\x16.aqueduct.v1.RateLimit\"z\n\x13\x41\x64\x64\x45xclusionRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.aqueduct.v1.ExclusionKind\x12\x0c\n\x04name\x18\x03 \x01(\t\"P\n\x14\x41\x64\x64\x45xclusionResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12)\n\x05lists\x18\x02 \x03(\x0b\x32\x1a.aqueduct.v1.ExclusionList\"}\n\x16RemoveExclusionRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.aqueduct.v1.ExclusionKind\x12\x0c\n\x04name\x18\x03 \x01(\t\"S\n\x17RemoveExclusionResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12)\n\x05lists\x18\x02 \x03(\x0b\x32\x1a.aqueduct.v1.ExclusionList\"\x80\x01\n\x18SetExclusionMergeRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.aqueduct.v1.ExclusionKind\x12\r\n\x05merge\x18\x03 \x01(\x08\"U\n\x19SetExclusionMergeResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12)\n\x05lists\x18\x02 \x03(\x0b\x32\x1a.aqueduct.v1.ExclusionList\"C\n\x14GetExclusionsRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\"Q\n\x15GetExclusionsResponse\x12\r\n\x05scope\x18\x01 \x01(\t\x12)\n\x05lists\x18\x02 \x03(\x0b\x32\x1a.aqueduct.v1.ExclusionList2\x8a\x05\n\x11GovernanceService\x12S\n\x0cSetRateLimit\x12 .aqueduct.v1.SetRateLimitRequest\x1a!.aqueduct.v1.SetRateLimitResponse\x12Y\n\x0e\x43learRateLimit\x12\".aqueduct.v1.ClearRateLimitRequest\x1a#.aqueduct.v1.ClearRateLimitResponse\x12V\n\rGetRateLimits\x12!.aqueduct.v1.GetRateLimitsRequest\x1a\".aqueduct.v1.GetRateLimitsResponse\x12S\n\x0c\x41\x64\x64\x45xclusion\x12 .aqueduct.v1.AddExclusionRequest\x1a!.aqueduct.v1.AddExclusionResponse\x12\\\n\x0fRemoveExclusion\x12#.aqueduct.v1.RemoveExclusionRequest\x1a$.aqueduct.v1.RemoveExclusionResponse\x12\x62\n\x11SetExclusionMerge\x12%.aqueduct.v1.SetExclusionMergeRequest\x1a&.aqueduct.v1.SetExclusionMergeResponse\x12V\n\rGetExclusions\x12!.aqueduct.v1.GetExclusionsRequest\x1a\".aqueduct.v1.GetExclusionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$aqueduct/v1/governance_service.proto\x12\x0b\x61queduct.v1\x1a\x1c\x61queduct/v1/governance.proto\x1a google/protobuf/field_mask.proto\"#\n\x13GetRateLimitRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"B\n\x14GetRateLimitResponse\x12*\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.aqueduct.v1.RateLimit\"N\n\x15ListRateLimitsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x16ListRateLimitsResponse\x12+\n\x0brate_limits\x18\x01 \x03(\x0b\x32\x16.aqueduct.v1.RateLimit\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8c\x01\n\x16UpdateRateLimitRequest\x12*\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.aqueduct.v1.RateLimit\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x15\n\rallow_missing\x18\x03 \x01(\x08\"E\n\x17UpdateRateLimitResponse\x12*\n\nrate_limit\x18\x01 \x01(\x0b\x32\x16.aqueduct.v1.RateLimit\"&\n\x16\x44\x65leteRateLimitRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x19\n\x17\x44\x65leteRateLimitResponse\"S\n\x16\x43reateExclusionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12)\n\texclusion\x18\x02 \x01(\x0b\x32\x16.aqueduct.v1.Exclusion\"D\n\x17\x43reateExclusionResponse\x12)\n\texclusion\x18\x01 \x01(\x0b\x32\x16.aqueduct.v1.Exclusion\"&\n\x16\x44\x65leteExclusionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x19\n\x17\x44\x65leteExclusionResponse\"N\n\x15ListExclusionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x16ListExclusionsResponse\x12*\n\nexclusions\x18\x01 \x03(\x0b\x32\x16.aqueduct.v1.Exclusion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x19GetExclusionPolicyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"T\n\x1aGetExclusionPolicyResponse\x12\x36\n\x10\x65xclusion_policy\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.ExclusionPolicy\"\x87\x01\n\x1cUpdateExclusionPolicyRequest\x12\x36\n\x10\x65xclusion_policy\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.ExclusionPolicy\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"W\n\x1dUpdateExclusionPolicyResponse\x12\x36\n\x10\x65xclusion_policy\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.ExclusionPolicy2\xed\x06\n\x11GovernanceService\x12S\n\x0cGetRateLimit\x12 .aqueduct.v1.GetRateLimitRequest\x1a!.aqueduct.v1.GetRateLimitResponse\x12Y\n\x0eListRateLimits\x12\".aqueduct.v1.ListRateLimitsRequest\x1a#.aqueduct.v1.ListRateLimitsResponse\x12\\\n\x0fUpdateRateLimit\x12#.aqueduct.v1.UpdateRateLimitRequest\x1a$.aqueduct.v1.UpdateRateLimitResponse\x12\\\n\x0f\x44\x65leteRateLimit\x12#.aqueduct.v1.DeleteRateLimitRequest\x1a$.aqueduct.v1.DeleteRateLimitResponse\x12\\\n\x0f\x43reateExclusion\x12#.aqueduct.v1.CreateExclusionRequest\x1a$.aqueduct.v1.CreateExclusionResponse\x12\\\n\x0f\x44\x65leteExclusion\x12#.aqueduct.v1.DeleteExclusionRequest\x1a$.aqueduct.v1.DeleteExclusionResponse\x12Y\n\x0eListExclusions\x12\".aqueduct.v1.ListExclusionsRequest\x1a#.aqueduct.v1.ListExclusionsResponse\x12\x65\n\x12GetExclusionPolicy\x12&.aqueduct.v1.GetExclusionPolicyRequest\x1a\'.aqueduct.v1.GetExclusionPolicyResponse\x12n\n\x15UpdateExclusionPolicy\x12).aqueduct.v1.UpdateExclusionPolicyRequest\x1a*.aqueduct.v1.UpdateExclusionPolicyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aqueduct.v1.governance_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SETRATELIMITREQUEST']._serialized_start=83
-  _globals['_SETRATELIMITREQUEST']._serialized_end=210
-  _globals['_SETRATELIMITRESPONSE']._serialized_start=212
-  _globals['_SETRATELIMITRESPONSE']._serialized_end=289
-  _globals['_CLEARRATELIMITREQUEST']._serialized_start=291
-  _globals['_CLEARRATELIMITREQUEST']._serialized_end=374
-  _globals['_CLEARRATELIMITRESPONSE']._serialized_start=376
-  _globals['_CLEARRATELIMITRESPONSE']._serialized_end=400
-  _globals['_GETRATELIMITSREQUEST']._serialized_start=402
-  _globals['_GETRATELIMITSREQUEST']._serialized_end=469
-  _globals['_GETRATELIMITSRESPONSE']._serialized_start=471
-  _globals['_GETRATELIMITSRESPONSE']._serialized_end=549
-  _globals['_ADDEXCLUSIONREQUEST']._serialized_start=551
-  _globals['_ADDEXCLUSIONREQUEST']._serialized_end=673
-  _globals['_ADDEXCLUSIONRESPONSE']._serialized_start=675
-  _globals['_ADDEXCLUSIONRESPONSE']._serialized_end=755
-  _globals['_REMOVEEXCLUSIONREQUEST']._serialized_start=757
-  _globals['_REMOVEEXCLUSIONREQUEST']._serialized_end=882
-  _globals['_REMOVEEXCLUSIONRESPONSE']._serialized_start=884
-  _globals['_REMOVEEXCLUSIONRESPONSE']._serialized_end=967
-  _globals['_SETEXCLUSIONMERGEREQUEST']._serialized_start=970
-  _globals['_SETEXCLUSIONMERGEREQUEST']._serialized_end=1098
-  _globals['_SETEXCLUSIONMERGERESPONSE']._serialized_start=1100
-  _globals['_SETEXCLUSIONMERGERESPONSE']._serialized_end=1185
-  _globals['_GETEXCLUSIONSREQUEST']._serialized_start=1187
-  _globals['_GETEXCLUSIONSREQUEST']._serialized_end=1254
-  _globals['_GETEXCLUSIONSRESPONSE']._serialized_start=1256
-  _globals['_GETEXCLUSIONSRESPONSE']._serialized_end=1337
-  _globals['_GOVERNANCESERVICE']._serialized_start=1340
-  _globals['_GOVERNANCESERVICE']._serialized_end=1990
+  _globals['_GETRATELIMITREQUEST']._serialized_start=117
+  _globals['_GETRATELIMITREQUEST']._serialized_end=152
+  _globals['_GETRATELIMITRESPONSE']._serialized_start=154
+  _globals['_GETRATELIMITRESPONSE']._serialized_end=220
+  _globals['_LISTRATELIMITSREQUEST']._serialized_start=222
+  _globals['_LISTRATELIMITSREQUEST']._serialized_end=300
+  _globals['_LISTRATELIMITSRESPONSE']._serialized_start=302
+  _globals['_LISTRATELIMITSRESPONSE']._serialized_end=396
+  _globals['_UPDATERATELIMITREQUEST']._serialized_start=399
+  _globals['_UPDATERATELIMITREQUEST']._serialized_end=539
+  _globals['_UPDATERATELIMITRESPONSE']._serialized_start=541
+  _globals['_UPDATERATELIMITRESPONSE']._serialized_end=610
+  _globals['_DELETERATELIMITREQUEST']._serialized_start=612
+  _globals['_DELETERATELIMITREQUEST']._serialized_end=650
+  _globals['_DELETERATELIMITRESPONSE']._serialized_start=652
+  _globals['_DELETERATELIMITRESPONSE']._serialized_end=677
+  _globals['_CREATEEXCLUSIONREQUEST']._serialized_start=679
+  _globals['_CREATEEXCLUSIONREQUEST']._serialized_end=762
+  _globals['_CREATEEXCLUSIONRESPONSE']._serialized_start=764
+  _globals['_CREATEEXCLUSIONRESPONSE']._serialized_end=832
+  _globals['_DELETEEXCLUSIONREQUEST']._serialized_start=834
+  _globals['_DELETEEXCLUSIONREQUEST']._serialized_end=872
+  _globals['_DELETEEXCLUSIONRESPONSE']._serialized_start=874
+  _globals['_DELETEEXCLUSIONRESPONSE']._serialized_end=899
+  _globals['_LISTEXCLUSIONSREQUEST']._serialized_start=901
+  _globals['_LISTEXCLUSIONSREQUEST']._serialized_end=979
+  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_start=981
+  _globals['_LISTEXCLUSIONSRESPONSE']._serialized_end=1074
+  _globals['_GETEXCLUSIONPOLICYREQUEST']._serialized_start=1076
+  _globals['_GETEXCLUSIONPOLICYREQUEST']._serialized_end=1117
+  _globals['_GETEXCLUSIONPOLICYRESPONSE']._serialized_start=1119
+  _globals['_GETEXCLUSIONPOLICYRESPONSE']._serialized_end=1203
+  _globals['_UPDATEEXCLUSIONPOLICYREQUEST']._serialized_start=1206
+  _globals['_UPDATEEXCLUSIONPOLICYREQUEST']._serialized_end=1341
+  _globals['_UPDATEEXCLUSIONPOLICYRESPONSE']._serialized_start=1343
+  _globals['_UPDATEEXCLUSIONPOLICYRESPONSE']._serialized_end=1430
+  _globals['_GOVERNANCESERVICE']._serialized_start=1433
+  _globals['_GOVERNANCESERVICE']._serialized_end=2310
 # @@protoc_insertion_point(module_scope)

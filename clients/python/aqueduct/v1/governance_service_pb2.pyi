@@ -6,6 +6,7 @@ isort:skip_file
 from aqueduct.v1 import governance_pb2 as _governance_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
@@ -20,98 +21,198 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
-class SetRateLimitRequest(_message.Message):
-    """SetRateLimitRequest names the scope and the values to set."""
+class GetRateLimitRequest(_message.Message):
+    """GetRateLimitRequest names the rate limit."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    TOTAL_FIELD_NUMBER: _builtins.int
-    LIMITS_FIELD_NUMBER: _builtins.int
-    total: _builtins.bool
-    """True for the org's or team's pool (all traffic together); false for the per-member or own limit."""
-    @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope."""
-
-    @_builtins.property
-    def limits(self) -> _governance_pb2.RateLimitValues:
-        """The dimensions to set; at least one."""
-
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The rate limit's resource name, e.g. `users/a@example.com/rateLimits/member`."""
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
-        total: _builtins.bool = ...,
-        limits: _governance_pb2.RateLimitValues | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "scope", b"scope"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "scope", b"scope", "total", b"total"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___SetRateLimitRequest: _TypeAlias = SetRateLimitRequest  # noqa: Y015
-
-@_typing.final
-class SetRateLimitResponse(_message.Message):
-    """SetRateLimitResponse shows the scope's limits after the change."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    SCOPE_FIELD_NUMBER: _builtins.int
-    LIMITS_FIELD_NUMBER: _builtins.int
-    scope: _builtins.str
-    """The scope, described."""
-    @_builtins.property
-    def limits(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.RateLimit]:
-        """The limits that apply at the scope."""
-
-    def __init__(
-        self,
-        *,
-        scope: _builtins.str = ...,
-        limits: _abc.Iterable[_governance_pb2.RateLimit] | None = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___SetRateLimitResponse: _TypeAlias = SetRateLimitResponse  # noqa: Y015
+Global___GetRateLimitRequest: _TypeAlias = GetRateLimitRequest  # noqa: Y015
 
 @_typing.final
-class ClearRateLimitRequest(_message.Message):
-    """ClearRateLimitRequest names the limit to remove."""
+class GetRateLimitResponse(_message.Message):
+    """GetRateLimitResponse carries the rate limit."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    TOTAL_FIELD_NUMBER: _builtins.int
-    total: _builtins.bool
-    """True to remove the pool instead of the per-member or own limit."""
+    RATE_LIMIT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope."""
+    def rate_limit(self) -> _governance_pb2.RateLimit:
+        """The rate limit, with its effective values and window."""
 
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
-        total: _builtins.bool = ...,
+        rate_limit: _governance_pb2.RateLimit | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ClearRateLimitRequest: _TypeAlias = ClearRateLimitRequest  # noqa: Y015
+Global___GetRateLimitResponse: _TypeAlias = GetRateLimitResponse  # noqa: Y015
 
 @_typing.final
-class ClearRateLimitResponse(_message.Message):
-    """ClearRateLimitResponse is empty."""
+class ListRateLimitsRequest(_message.Message):
+    """ListRateLimitsRequest names the scope and the page (AIP-158)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The scope's resource name, e.g. `orgs/acme` or `tokens/0f3c...`."""
+    page_size: _builtins.int
+    """At most this many rate limits; 0 means the server default (50), larger values are lowered to 1000,
+    negative values are INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """`next_page_token` of the previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRateLimitsRequest: _TypeAlias = ListRateLimitsRequest  # noqa: Y015
+
+@_typing.final
+class ListRateLimitsResponse(_message.Message):
+    """ListRateLimitsResponse is one page of a scope's rate limits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATE_LIMITS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as `page_token` to get the next page; empty on the last page."""
+    @_builtins.property
+    def rate_limits(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.RateLimit]:
+        """The rate limits of this page, member level first."""
+
+    def __init__(
+        self,
+        *,
+        rate_limits: _abc.Iterable[_governance_pb2.RateLimit] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "rate_limits", b"rate_limits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRateLimitsResponse: _TypeAlias = ListRateLimitsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateRateLimitRequest(_message.Message):
+    """UpdateRateLimitRequest carries the values to store (AIP-134)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATE_LIMIT_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    ALLOW_MISSING_FIELD_NUMBER: _builtins.int
+    allow_missing: _builtins.bool
+    """When nothing is stored at the rate limit yet: true stores the values, false answers NOT_FOUND (so a script
+    meant to adjust an existing limit cannot create one by a typo).
+    """
+    @_builtins.property
+    def rate_limit(self) -> _governance_pb2.RateLimit:
+        """The rate limit, `name` set; `rpm`, `input_tpm` and `output_tpm` as the mask asks (values 0 to 2^31-1)."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which of `rpm`, `input_tpm`, `output_tpm` to store; a listed field left unset is removed (that dimension
+        inherits again). Empty means the fields that are set in `rate_limit`. `*` means all three.
+        """
+
+    def __init__(
+        self,
+        *,
+        rate_limit: _governance_pb2.RateLimit | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        allow_missing: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_missing", b"allow_missing", "rate_limit", b"rate_limit", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateRateLimitRequest: _TypeAlias = UpdateRateLimitRequest  # noqa: Y015
+
+@_typing.final
+class UpdateRateLimitResponse(_message.Message):
+    """UpdateRateLimitResponse carries the rate limit after the change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATE_LIMIT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rate_limit(self) -> _governance_pb2.RateLimit:
+        """The rate limit, with its effective values and window."""
+
+    def __init__(
+        self,
+        *,
+        rate_limit: _governance_pb2.RateLimit | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rate_limit", b"rate_limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateRateLimitResponse: _TypeAlias = UpdateRateLimitResponse  # noqa: Y015
+
+@_typing.final
+class DeleteRateLimitRequest(_message.Message):
+    """DeleteRateLimitRequest names the rate limit whose values to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The rate limit's resource name, e.g. `orgs/acme/rateLimits/total`; NOT_FOUND when nothing is stored there."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteRateLimitRequest: _TypeAlias = DeleteRateLimitRequest  # noqa: Y015
+
+@_typing.final
+class DeleteRateLimitResponse(_message.Message):
+    """DeleteRateLimitResponse is empty: the rate limit now shows what it inherits (GetRateLimit)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -124,288 +225,257 @@ class ClearRateLimitResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ClearRateLimitResponse: _TypeAlias = ClearRateLimitResponse  # noqa: Y015
+Global___DeleteRateLimitResponse: _TypeAlias = DeleteRateLimitResponse  # noqa: Y015
 
 @_typing.final
-class GetRateLimitsRequest(_message.Message):
-    """GetRateLimitsRequest names the scope."""
+class CreateExclusionRequest(_message.Message):
+    """CreateExclusionRequest names the scope and what to hide."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
+    PARENT_FIELD_NUMBER: _builtins.int
+    EXCLUSION_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The scope's resource name: an org, a team or a user."""
     @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope."""
+    def exclusion(self) -> _governance_pb2.Exclusion:
+        """The exclusion; `kind` and `target` are required, `name` is derived from them."""
 
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
+        parent: _builtins.str = ...,
+        exclusion: _governance_pb2.Exclusion | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exclusion", b"exclusion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusion", b"exclusion", "parent", b"parent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetRateLimitsRequest: _TypeAlias = GetRateLimitsRequest  # noqa: Y015
+Global___CreateExclusionRequest: _TypeAlias = CreateExclusionRequest  # noqa: Y015
 
 @_typing.final
-class GetRateLimitsResponse(_message.Message):
-    """GetRateLimitsResponse shows the limits at a scope."""
+class CreateExclusionResponse(_message.Message):
+    """CreateExclusionResponse carries the new exclusion."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    LIMITS_FIELD_NUMBER: _builtins.int
-    scope: _builtins.str
-    """The scope, described."""
+    EXCLUSION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def limits(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.RateLimit]:
-        """The limits that apply at the scope."""
+    def exclusion(self) -> _governance_pb2.Exclusion:
+        """The exclusion, with its name and create_time. ALREADY_EXISTS is answered instead when it was there."""
 
     def __init__(
         self,
         *,
-        scope: _builtins.str = ...,
-        limits: _abc.Iterable[_governance_pb2.RateLimit] | None = ...,
+        exclusion: _governance_pb2.Exclusion | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exclusion", b"exclusion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusion", b"exclusion"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetRateLimitsResponse: _TypeAlias = GetRateLimitsResponse  # noqa: Y015
+Global___CreateExclusionResponse: _TypeAlias = CreateExclusionResponse  # noqa: Y015
 
 @_typing.final
-class AddExclusionRequest(_message.Message):
-    """AddExclusionRequest names the scope and the excluded name."""
+class DeleteExclusionRequest(_message.Message):
+    """DeleteExclusionRequest names the exclusion to remove."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    KIND_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
-    kind: _governance_pb2.ExclusionKind.ValueType
-    """Model or MCP server."""
     name: _builtins.str
-    """The model name or alias, or the MCP server name."""
-    @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope (org, team or user)."""
-
+    """The exclusion's resource name, e.g. `orgs/acme/exclusions/model.gpt-4o`."""
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
-        kind: _governance_pb2.ExclusionKind.ValueType = ...,
         name: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "name", b"name", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___AddExclusionRequest: _TypeAlias = AddExclusionRequest  # noqa: Y015
+Global___DeleteExclusionRequest: _TypeAlias = DeleteExclusionRequest  # noqa: Y015
 
 @_typing.final
-class AddExclusionResponse(_message.Message):
-    """AddExclusionResponse shows the scope's lists after the change."""
+class DeleteExclusionResponse(_message.Message):
+    """DeleteExclusionResponse is empty."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    LISTS_FIELD_NUMBER: _builtins.int
-    scope: _builtins.str
-    """The scope, described."""
-    @_builtins.property
-    def lists(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.ExclusionList]:
-        """The scope's lists."""
-
     def __init__(
         self,
-        *,
-        scope: _builtins.str = ...,
-        lists: _abc.Iterable[_governance_pb2.ExclusionList] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lists", b"lists", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___AddExclusionResponse: _TypeAlias = AddExclusionResponse  # noqa: Y015
+Global___DeleteExclusionResponse: _TypeAlias = DeleteExclusionResponse  # noqa: Y015
 
 @_typing.final
-class RemoveExclusionRequest(_message.Message):
-    """RemoveExclusionRequest names the scope and the name to remove."""
+class ListExclusionsRequest(_message.Message):
+    """ListExclusionsRequest names the scope and the page (AIP-158)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    KIND_FIELD_NUMBER: _builtins.int
-    NAME_FIELD_NUMBER: _builtins.int
-    kind: _governance_pb2.ExclusionKind.ValueType
-    """Model or MCP server."""
-    name: _builtins.str
-    """The name to remove."""
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """The scope's resource name: an org, a team or a user."""
+    page_size: _builtins.int
+    """At most this many exclusions; 0 means the server default (50), larger values are lowered to 1000,
+    negative values are INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """`next_page_token` of the previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListExclusionsRequest: _TypeAlias = ListExclusionsRequest  # noqa: Y015
+
+@_typing.final
+class ListExclusionsResponse(_message.Message):
+    """ListExclusionsResponse is one page of a scope's own exclusions (not the inherited ones; see
+    ExclusionPolicy for those).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCLUSIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as `page_token` to get the next page; empty on the last page."""
     @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope (org, team or user)."""
+    def exclusions(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.Exclusion]:
+        """The exclusions of this page: MCP servers first, then models, each kind by target."""
 
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
-        kind: _governance_pb2.ExclusionKind.ValueType = ...,
+        exclusions: _abc.Iterable[_governance_pb2.Exclusion] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusions", b"exclusions", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListExclusionsResponse: _TypeAlias = ListExclusionsResponse  # noqa: Y015
+
+@_typing.final
+class GetExclusionPolicyRequest(_message.Message):
+    """GetExclusionPolicyRequest names the policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The policy's resource name, e.g. `orgs/acme/teams/eng/exclusionPolicy`."""
+    def __init__(
+        self,
+        *,
         name: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "name", b"name", "scope", b"scope"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___RemoveExclusionRequest: _TypeAlias = RemoveExclusionRequest  # noqa: Y015
-
-@_typing.final
-class RemoveExclusionResponse(_message.Message):
-    """RemoveExclusionResponse shows the scope's lists after the change."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    SCOPE_FIELD_NUMBER: _builtins.int
-    LISTS_FIELD_NUMBER: _builtins.int
-    scope: _builtins.str
-    """The scope, described."""
-    @_builtins.property
-    def lists(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.ExclusionList]:
-        """The scope's lists."""
-
-    def __init__(
-        self,
-        *,
-        scope: _builtins.str = ...,
-        lists: _abc.Iterable[_governance_pb2.ExclusionList] | None = ...,
-    ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lists", b"lists", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___RemoveExclusionResponse: _TypeAlias = RemoveExclusionResponse  # noqa: Y015
+Global___GetExclusionPolicyRequest: _TypeAlias = GetExclusionPolicyRequest  # noqa: Y015
 
 @_typing.final
-class SetExclusionMergeRequest(_message.Message):
-    """SetExclusionMergeRequest sets a scope's merge flag."""
+class GetExclusionPolicyResponse(_message.Message):
+    """GetExclusionPolicyResponse carries the policy."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    KIND_FIELD_NUMBER: _builtins.int
-    MERGE_FIELD_NUMBER: _builtins.int
-    kind: _governance_pb2.ExclusionKind.ValueType
-    """Which list's flag; unspecified sets both."""
-    merge: _builtins.bool
-    """Merge the next level up into this scope's list."""
+    EXCLUSION_POLICY_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope (org, team or user)."""
+    def exclusion_policy(self) -> _governance_pb2.ExclusionPolicy:
+        """The merge flags and effective lists."""
 
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
-        kind: _governance_pb2.ExclusionKind.ValueType = ...,
-        merge: _builtins.bool = ...,
+        exclusion_policy: _governance_pb2.ExclusionPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exclusion_policy", b"exclusion_policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "merge", b"merge", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusion_policy", b"exclusion_policy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___SetExclusionMergeRequest: _TypeAlias = SetExclusionMergeRequest  # noqa: Y015
+Global___GetExclusionPolicyResponse: _TypeAlias = GetExclusionPolicyResponse  # noqa: Y015
 
 @_typing.final
-class SetExclusionMergeResponse(_message.Message):
-    """SetExclusionMergeResponse shows the scope's lists after the change."""
+class UpdateExclusionPolicyRequest(_message.Message):
+    """UpdateExclusionPolicyRequest carries the flags to set (AIP-134)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
-    LISTS_FIELD_NUMBER: _builtins.int
-    scope: _builtins.str
-    """The scope, described."""
+    EXCLUSION_POLICY_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def lists(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.ExclusionList]:
-        """The scope's lists."""
+    def exclusion_policy(self) -> _governance_pb2.ExclusionPolicy:
+        """The policy, `name` set, with the flags the mask names."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which of `merge_models`, `merge_mcp_servers` to set; empty or `*` means both."""
 
     def __init__(
         self,
         *,
-        scope: _builtins.str = ...,
-        lists: _abc.Iterable[_governance_pb2.ExclusionList] | None = ...,
+        exclusion_policy: _governance_pb2.ExclusionPolicy | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exclusion_policy", b"exclusion_policy", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lists", b"lists", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusion_policy", b"exclusion_policy", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___SetExclusionMergeResponse: _TypeAlias = SetExclusionMergeResponse  # noqa: Y015
+Global___UpdateExclusionPolicyRequest: _TypeAlias = UpdateExclusionPolicyRequest  # noqa: Y015
 
 @_typing.final
-class GetExclusionsRequest(_message.Message):
-    """GetExclusionsRequest names the scope."""
+class UpdateExclusionPolicyResponse(_message.Message):
+    """UpdateExclusionPolicyResponse carries the policy after the change."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCOPE_FIELD_NUMBER: _builtins.int
+    EXCLUSION_POLICY_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """The scope (org, team or user)."""
+    def exclusion_policy(self) -> _governance_pb2.ExclusionPolicy:
+        """The merge flags and effective lists."""
 
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
+        exclusion_policy: _governance_pb2.ExclusionPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exclusion_policy", b"exclusion_policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclusion_policy", b"exclusion_policy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___GetExclusionsRequest: _TypeAlias = GetExclusionsRequest  # noqa: Y015
-
-@_typing.final
-class GetExclusionsResponse(_message.Message):
-    """GetExclusionsResponse shows a scope's lists."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    SCOPE_FIELD_NUMBER: _builtins.int
-    LISTS_FIELD_NUMBER: _builtins.int
-    scope: _builtins.str
-    """The scope, described."""
-    @_builtins.property
-    def lists(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.ExclusionList]:
-        """The scope's lists."""
-
-    def __init__(
-        self,
-        *,
-        scope: _builtins.str = ...,
-        lists: _abc.Iterable[_governance_pb2.ExclusionList] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lists", b"lists", "scope", b"scope"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___GetExclusionsResponse: _TypeAlias = GetExclusionsResponse  # noqa: Y015
+Global___UpdateExclusionPolicyResponse: _TypeAlias = UpdateExclusionPolicyResponse  # noqa: Y015

@@ -26,9 +26,11 @@ if _version_not_supported:
 
 
 class GovernanceServiceStub:
-    """GovernanceService manages rate limits and model / MCP-server exclusion lists. Changes need an admin, or an
-    org-admin for scopes inside their org; anyone may read the settings that apply to themselves. Changes take
-    effect on the replica that made them at once and on every other replica within seconds.
+    """GovernanceService manages rate limits and model / MCP-server exclusions, each a resource under the scope it
+    applies to (see governance.proto for the names). Changes need an admin, or an org-admin for scopes inside
+    their org; anyone may read the settings that apply to themselves (their user, org, team and tokens). A scope
+    of another org answers NOT_FOUND, exactly as a scope that does not exist. Changes take effect on the replica
+    that made them at once and on every other replica within governance_cache_ttl_seconds.
     """
 
     def __init__(self, channel):
@@ -37,93 +39,120 @@ class GovernanceServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.SetRateLimit = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/SetRateLimit',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.SetRateLimitRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.SetRateLimitResponse.FromString,
+        self.GetRateLimit = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/GetRateLimit',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitResponse.FromString,
                 _registered_method=True)
-        self.ClearRateLimit = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/ClearRateLimit',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.ClearRateLimitRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.ClearRateLimitResponse.FromString,
+        self.ListRateLimits = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/ListRateLimits',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.ListRateLimitsRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.ListRateLimitsResponse.FromString,
                 _registered_method=True)
-        self.GetRateLimits = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/GetRateLimits',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitsRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitsResponse.FromString,
+        self.UpdateRateLimit = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/UpdateRateLimit',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateRateLimitRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateRateLimitResponse.FromString,
                 _registered_method=True)
-        self.AddExclusion = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/AddExclusion',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.AddExclusionRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.AddExclusionResponse.FromString,
+        self.DeleteRateLimit = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/DeleteRateLimit',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteRateLimitRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteRateLimitResponse.FromString,
                 _registered_method=True)
-        self.RemoveExclusion = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/RemoveExclusion',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.RemoveExclusionRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.RemoveExclusionResponse.FromString,
+        self.CreateExclusion = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/CreateExclusion',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.CreateExclusionRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.CreateExclusionResponse.FromString,
                 _registered_method=True)
-        self.SetExclusionMerge = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/SetExclusionMerge',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.SetExclusionMergeRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.SetExclusionMergeResponse.FromString,
+        self.DeleteExclusion = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/DeleteExclusion',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteExclusionRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteExclusionResponse.FromString,
                 _registered_method=True)
-        self.GetExclusions = channel.unary_unary(
-                '/aqueduct.v1.GovernanceService/GetExclusions',
-                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionsRequest.SerializeToString,
-                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionsResponse.FromString,
+        self.ListExclusions = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/ListExclusions',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.ListExclusionsRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.ListExclusionsResponse.FromString,
+                _registered_method=True)
+        self.GetExclusionPolicy = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/GetExclusionPolicy',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionPolicyRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionPolicyResponse.FromString,
+                _registered_method=True)
+        self.UpdateExclusionPolicy = channel.unary_unary(
+                '/aqueduct.v1.GovernanceService/UpdateExclusionPolicy',
+                request_serializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateExclusionPolicyRequest.SerializeToString,
+                response_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateExclusionPolicyResponse.FromString,
                 _registered_method=True)
 
 
 class GovernanceServiceServicer:
-    """GovernanceService manages rate limits and model / MCP-server exclusion lists. Changes need an admin, or an
-    org-admin for scopes inside their org; anyone may read the settings that apply to themselves. Changes take
-    effect on the replica that made them at once and on every other replica within seconds.
+    """GovernanceService manages rate limits and model / MCP-server exclusions, each a resource under the scope it
+    applies to (see governance.proto for the names). Changes need an admin, or an org-admin for scopes inside
+    their org; anyone may read the settings that apply to themselves (their user, org, team and tokens). A scope
+    of another org answers NOT_FOUND, exactly as a scope that does not exist. Changes take effect on the replica
+    that made them at once and on every other replica within governance_cache_ttl_seconds.
     """
 
-    def SetRateLimit(self, request, context):
-        """SetRateLimit sets the given dimensions of a scope's limit (others keep their value).
+    def GetRateLimit(self, request, context):
+        """GetRateLimit shows one rate limit: its own values, the values enforced with their sources, and the
+        current window.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ClearRateLimit(self, request, context):
-        """ClearRateLimit removes a scope's limit (or its pool with `total`).
+    def ListRateLimits(self, request, context):
+        """ListRateLimits shows every rate limit of a scope (set or not), in level order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetRateLimits(self, request, context):
-        """GetRateLimits shows the effective limits at a scope and their current windows.
+    def UpdateRateLimit(self, request, context):
+        """UpdateRateLimit stores the values named by the update mask; the others keep theirs.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def AddExclusion(self, request, context):
-        """AddExclusion adds a model or MCP server to a scope's exclusion list (idempotent).
+    def DeleteRateLimit(self, request, context):
+        """DeleteRateLimit removes every value stored at a rate limit (it then inherits again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def RemoveExclusion(self, request, context):
-        """RemoveExclusion removes a model or MCP server from a scope's exclusion list.
+    def CreateExclusion(self, request, context):
+        """CreateExclusion hides a model or MCP server from a scope's callers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def SetExclusionMerge(self, request, context):
-        """SetExclusionMerge turns a scope's merge flag on or off.
+    def DeleteExclusion(self, request, context):
+        """DeleteExclusion takes a model or MCP server off a scope's exclusions.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetExclusions(self, request, context):
-        """GetExclusions shows a scope's exclusion lists, merge flags and effective lists.
+    def ListExclusions(self, request, context):
+        """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExclusionPolicy(self, request, context):
+        """GetExclusionPolicy shows a scope's merge flags and what is excluded there after inheritance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateExclusionPolicy(self, request, context):
+        """UpdateExclusionPolicy sets a scope's merge flags.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,40 +161,50 @@ class GovernanceServiceServicer:
 
 def add_GovernanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'SetRateLimit': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetRateLimit,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.SetRateLimitRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.SetRateLimitResponse.SerializeToString,
+            'GetRateLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRateLimit,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitResponse.SerializeToString,
             ),
-            'ClearRateLimit': grpc.unary_unary_rpc_method_handler(
-                    servicer.ClearRateLimit,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.ClearRateLimitRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.ClearRateLimitResponse.SerializeToString,
+            'ListRateLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRateLimits,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.ListRateLimitsRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.ListRateLimitsResponse.SerializeToString,
             ),
-            'GetRateLimits': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetRateLimits,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitsRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitsResponse.SerializeToString,
+            'UpdateRateLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRateLimit,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateRateLimitRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateRateLimitResponse.SerializeToString,
             ),
-            'AddExclusion': grpc.unary_unary_rpc_method_handler(
-                    servicer.AddExclusion,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.AddExclusionRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.AddExclusionResponse.SerializeToString,
+            'DeleteRateLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRateLimit,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteRateLimitRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteRateLimitResponse.SerializeToString,
             ),
-            'RemoveExclusion': grpc.unary_unary_rpc_method_handler(
-                    servicer.RemoveExclusion,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.RemoveExclusionRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.RemoveExclusionResponse.SerializeToString,
+            'CreateExclusion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateExclusion,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.CreateExclusionRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.CreateExclusionResponse.SerializeToString,
             ),
-            'SetExclusionMerge': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetExclusionMerge,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.SetExclusionMergeRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.SetExclusionMergeResponse.SerializeToString,
+            'DeleteExclusion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExclusion,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteExclusionRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.DeleteExclusionResponse.SerializeToString,
             ),
-            'GetExclusions': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetExclusions,
-                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionsRequest.FromString,
-                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionsResponse.SerializeToString,
+            'ListExclusions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExclusions,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.ListExclusionsRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.ListExclusionsResponse.SerializeToString,
+            ),
+            'GetExclusionPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExclusionPolicy,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionPolicyRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionPolicyResponse.SerializeToString,
+            ),
+            'UpdateExclusionPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateExclusionPolicy,
+                    request_deserializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateExclusionPolicyRequest.FromString,
+                    response_serializer=aqueduct_dot_v1_dot_governance__service__pb2.UpdateExclusionPolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,13 +215,15 @@ def add_GovernanceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class GovernanceService:
-    """GovernanceService manages rate limits and model / MCP-server exclusion lists. Changes need an admin, or an
-    org-admin for scopes inside their org; anyone may read the settings that apply to themselves. Changes take
-    effect on the replica that made them at once and on every other replica within seconds.
+    """GovernanceService manages rate limits and model / MCP-server exclusions, each a resource under the scope it
+    applies to (see governance.proto for the names). Changes need an admin, or an org-admin for scopes inside
+    their org; anyone may read the settings that apply to themselves (their user, org, team and tokens). A scope
+    of another org answers NOT_FOUND, exactly as a scope that does not exist. Changes take effect on the replica
+    that made them at once and on every other replica within governance_cache_ttl_seconds.
     """
 
     @staticmethod
-    def SetRateLimit(request,
+    def GetRateLimit(request,
             target,
             options=(),
             channel_credentials=None,
@@ -195,9 +236,9 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/SetRateLimit',
-            aqueduct_dot_v1_dot_governance__service__pb2.SetRateLimitRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.SetRateLimitResponse.FromString,
+            '/aqueduct.v1.GovernanceService/GetRateLimit',
+            aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -209,7 +250,7 @@ class GovernanceService:
             _registered_method=True)
 
     @staticmethod
-    def ClearRateLimit(request,
+    def ListRateLimits(request,
             target,
             options=(),
             channel_credentials=None,
@@ -222,9 +263,9 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/ClearRateLimit',
-            aqueduct_dot_v1_dot_governance__service__pb2.ClearRateLimitRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.ClearRateLimitResponse.FromString,
+            '/aqueduct.v1.GovernanceService/ListRateLimits',
+            aqueduct_dot_v1_dot_governance__service__pb2.ListRateLimitsRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.ListRateLimitsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -236,7 +277,7 @@ class GovernanceService:
             _registered_method=True)
 
     @staticmethod
-    def GetRateLimits(request,
+    def UpdateRateLimit(request,
             target,
             options=(),
             channel_credentials=None,
@@ -249,9 +290,9 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/GetRateLimits',
-            aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitsRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.GetRateLimitsResponse.FromString,
+            '/aqueduct.v1.GovernanceService/UpdateRateLimit',
+            aqueduct_dot_v1_dot_governance__service__pb2.UpdateRateLimitRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.UpdateRateLimitResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -263,7 +304,7 @@ class GovernanceService:
             _registered_method=True)
 
     @staticmethod
-    def AddExclusion(request,
+    def DeleteRateLimit(request,
             target,
             options=(),
             channel_credentials=None,
@@ -276,9 +317,9 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/AddExclusion',
-            aqueduct_dot_v1_dot_governance__service__pb2.AddExclusionRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.AddExclusionResponse.FromString,
+            '/aqueduct.v1.GovernanceService/DeleteRateLimit',
+            aqueduct_dot_v1_dot_governance__service__pb2.DeleteRateLimitRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.DeleteRateLimitResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -290,7 +331,7 @@ class GovernanceService:
             _registered_method=True)
 
     @staticmethod
-    def RemoveExclusion(request,
+    def CreateExclusion(request,
             target,
             options=(),
             channel_credentials=None,
@@ -303,9 +344,9 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/RemoveExclusion',
-            aqueduct_dot_v1_dot_governance__service__pb2.RemoveExclusionRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.RemoveExclusionResponse.FromString,
+            '/aqueduct.v1.GovernanceService/CreateExclusion',
+            aqueduct_dot_v1_dot_governance__service__pb2.CreateExclusionRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.CreateExclusionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -317,7 +358,7 @@ class GovernanceService:
             _registered_method=True)
 
     @staticmethod
-    def SetExclusionMerge(request,
+    def DeleteExclusion(request,
             target,
             options=(),
             channel_credentials=None,
@@ -330,9 +371,9 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/SetExclusionMerge',
-            aqueduct_dot_v1_dot_governance__service__pb2.SetExclusionMergeRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.SetExclusionMergeResponse.FromString,
+            '/aqueduct.v1.GovernanceService/DeleteExclusion',
+            aqueduct_dot_v1_dot_governance__service__pb2.DeleteExclusionRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.DeleteExclusionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -344,7 +385,7 @@ class GovernanceService:
             _registered_method=True)
 
     @staticmethod
-    def GetExclusions(request,
+    def ListExclusions(request,
             target,
             options=(),
             channel_credentials=None,
@@ -357,9 +398,63 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/aqueduct.v1.GovernanceService/GetExclusions',
-            aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionsRequest.SerializeToString,
-            aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionsResponse.FromString,
+            '/aqueduct.v1.GovernanceService/ListExclusions',
+            aqueduct_dot_v1_dot_governance__service__pb2.ListExclusionsRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.ListExclusionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExclusionPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aqueduct.v1.GovernanceService/GetExclusionPolicy',
+            aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionPolicyRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.GetExclusionPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateExclusionPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aqueduct.v1.GovernanceService/UpdateExclusionPolicy',
+            aqueduct_dot_v1_dot_governance__service__pb2.UpdateExclusionPolicyRequest.SerializeToString,
+            aqueduct_dot_v1_dot_governance__service__pb2.UpdateExclusionPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

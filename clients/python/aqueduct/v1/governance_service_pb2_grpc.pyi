@@ -27,113 +27,149 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class GovernanceServiceStub:
-    """GovernanceService manages rate limits and model / MCP-server exclusion lists. Changes need an admin, or an
-    org-admin for scopes inside their org; anyone may read the settings that apply to themselves. Changes take
-    effect on the replica that made them at once and on every other replica within seconds.
+    """GovernanceService manages rate limits and model / MCP-server exclusions, each a resource under the scope it
+    applies to (see governance.proto for the names). Changes need an admin, or an org-admin for scopes inside
+    their org; anyone may read the settings that apply to themselves (their user, org, team and tokens). A scope
+    of another org answers NOT_FOUND, exactly as a scope that does not exist. Changes take effect on the replica
+    that made them at once and on every other replica within governance_cache_ttl_seconds.
     """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> GovernanceServiceAsyncStub: ...
-    SetRateLimit: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.SetRateLimitRequest, _governance_service_pb2.SetRateLimitResponse]
-    """SetRateLimit sets the given dimensions of a scope's limit (others keep their value)."""
-    ClearRateLimit: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.ClearRateLimitRequest, _governance_service_pb2.ClearRateLimitResponse]
-    """ClearRateLimit removes a scope's limit (or its pool with `total`)."""
-    GetRateLimits: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.GetRateLimitsRequest, _governance_service_pb2.GetRateLimitsResponse]
-    """GetRateLimits shows the effective limits at a scope and their current windows."""
-    AddExclusion: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.AddExclusionRequest, _governance_service_pb2.AddExclusionResponse]
-    """AddExclusion adds a model or MCP server to a scope's exclusion list (idempotent)."""
-    RemoveExclusion: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.RemoveExclusionRequest, _governance_service_pb2.RemoveExclusionResponse]
-    """RemoveExclusion removes a model or MCP server from a scope's exclusion list."""
-    SetExclusionMerge: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.SetExclusionMergeRequest, _governance_service_pb2.SetExclusionMergeResponse]
-    """SetExclusionMerge turns a scope's merge flag on or off."""
-    GetExclusions: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.GetExclusionsRequest, _governance_service_pb2.GetExclusionsResponse]
-    """GetExclusions shows a scope's exclusion lists, merge flags and effective lists."""
+    GetRateLimit: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.GetRateLimitRequest, _governance_service_pb2.GetRateLimitResponse]
+    """GetRateLimit shows one rate limit: its own values, the values enforced with their sources, and the
+    current window.
+    """
+    ListRateLimits: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.ListRateLimitsRequest, _governance_service_pb2.ListRateLimitsResponse]
+    """ListRateLimits shows every rate limit of a scope (set or not), in level order."""
+    UpdateRateLimit: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.UpdateRateLimitRequest, _governance_service_pb2.UpdateRateLimitResponse]
+    """UpdateRateLimit stores the values named by the update mask; the others keep theirs."""
+    DeleteRateLimit: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.DeleteRateLimitRequest, _governance_service_pb2.DeleteRateLimitResponse]
+    """DeleteRateLimit removes every value stored at a rate limit (it then inherits again)."""
+    CreateExclusion: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.CreateExclusionRequest, _governance_service_pb2.CreateExclusionResponse]
+    """CreateExclusion hides a model or MCP server from a scope's callers."""
+    DeleteExclusion: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.DeleteExclusionRequest, _governance_service_pb2.DeleteExclusionResponse]
+    """DeleteExclusion takes a model or MCP server off a scope's exclusions."""
+    ListExclusions: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.ListExclusionsRequest, _governance_service_pb2.ListExclusionsResponse]
+    """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target)."""
+    GetExclusionPolicy: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.GetExclusionPolicyRequest, _governance_service_pb2.GetExclusionPolicyResponse]
+    """GetExclusionPolicy shows a scope's merge flags and what is excluded there after inheritance."""
+    UpdateExclusionPolicy: _grpc.UnaryUnaryMultiCallable[_governance_service_pb2.UpdateExclusionPolicyRequest, _governance_service_pb2.UpdateExclusionPolicyResponse]
+    """UpdateExclusionPolicy sets a scope's merge flags."""
 
 @_typing.type_check_only
 class GovernanceServiceAsyncStub(GovernanceServiceStub):
-    """GovernanceService manages rate limits and model / MCP-server exclusion lists. Changes need an admin, or an
-    org-admin for scopes inside their org; anyone may read the settings that apply to themselves. Changes take
-    effect on the replica that made them at once and on every other replica within seconds.
+    """GovernanceService manages rate limits and model / MCP-server exclusions, each a resource under the scope it
+    applies to (see governance.proto for the names). Changes need an admin, or an org-admin for scopes inside
+    their org; anyone may read the settings that apply to themselves (their user, org, team and tokens). A scope
+    of another org answers NOT_FOUND, exactly as a scope that does not exist. Changes take effect on the replica
+    that made them at once and on every other replica within governance_cache_ttl_seconds.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
-    SetRateLimit: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.SetRateLimitRequest, _governance_service_pb2.SetRateLimitResponse]  # type: ignore[assignment]
-    """SetRateLimit sets the given dimensions of a scope's limit (others keep their value)."""
-    ClearRateLimit: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.ClearRateLimitRequest, _governance_service_pb2.ClearRateLimitResponse]  # type: ignore[assignment]
-    """ClearRateLimit removes a scope's limit (or its pool with `total`)."""
-    GetRateLimits: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.GetRateLimitsRequest, _governance_service_pb2.GetRateLimitsResponse]  # type: ignore[assignment]
-    """GetRateLimits shows the effective limits at a scope and their current windows."""
-    AddExclusion: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.AddExclusionRequest, _governance_service_pb2.AddExclusionResponse]  # type: ignore[assignment]
-    """AddExclusion adds a model or MCP server to a scope's exclusion list (idempotent)."""
-    RemoveExclusion: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.RemoveExclusionRequest, _governance_service_pb2.RemoveExclusionResponse]  # type: ignore[assignment]
-    """RemoveExclusion removes a model or MCP server from a scope's exclusion list."""
-    SetExclusionMerge: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.SetExclusionMergeRequest, _governance_service_pb2.SetExclusionMergeResponse]  # type: ignore[assignment]
-    """SetExclusionMerge turns a scope's merge flag on or off."""
-    GetExclusions: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.GetExclusionsRequest, _governance_service_pb2.GetExclusionsResponse]  # type: ignore[assignment]
-    """GetExclusions shows a scope's exclusion lists, merge flags and effective lists."""
+    GetRateLimit: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.GetRateLimitRequest, _governance_service_pb2.GetRateLimitResponse]  # type: ignore[assignment]
+    """GetRateLimit shows one rate limit: its own values, the values enforced with their sources, and the
+    current window.
+    """
+    ListRateLimits: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.ListRateLimitsRequest, _governance_service_pb2.ListRateLimitsResponse]  # type: ignore[assignment]
+    """ListRateLimits shows every rate limit of a scope (set or not), in level order."""
+    UpdateRateLimit: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.UpdateRateLimitRequest, _governance_service_pb2.UpdateRateLimitResponse]  # type: ignore[assignment]
+    """UpdateRateLimit stores the values named by the update mask; the others keep theirs."""
+    DeleteRateLimit: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.DeleteRateLimitRequest, _governance_service_pb2.DeleteRateLimitResponse]  # type: ignore[assignment]
+    """DeleteRateLimit removes every value stored at a rate limit (it then inherits again)."""
+    CreateExclusion: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.CreateExclusionRequest, _governance_service_pb2.CreateExclusionResponse]  # type: ignore[assignment]
+    """CreateExclusion hides a model or MCP server from a scope's callers."""
+    DeleteExclusion: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.DeleteExclusionRequest, _governance_service_pb2.DeleteExclusionResponse]  # type: ignore[assignment]
+    """DeleteExclusion takes a model or MCP server off a scope's exclusions."""
+    ListExclusions: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.ListExclusionsRequest, _governance_service_pb2.ListExclusionsResponse]  # type: ignore[assignment]
+    """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target)."""
+    GetExclusionPolicy: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.GetExclusionPolicyRequest, _governance_service_pb2.GetExclusionPolicyResponse]  # type: ignore[assignment]
+    """GetExclusionPolicy shows a scope's merge flags and what is excluded there after inheritance."""
+    UpdateExclusionPolicy: _aio.UnaryUnaryMultiCallable[_governance_service_pb2.UpdateExclusionPolicyRequest, _governance_service_pb2.UpdateExclusionPolicyResponse]  # type: ignore[assignment]
+    """UpdateExclusionPolicy sets a scope's merge flags."""
 
 class GovernanceServiceServicer(metaclass=_abc_1.ABCMeta):
-    """GovernanceService manages rate limits and model / MCP-server exclusion lists. Changes need an admin, or an
-    org-admin for scopes inside their org; anyone may read the settings that apply to themselves. Changes take
-    effect on the replica that made them at once and on every other replica within seconds.
+    """GovernanceService manages rate limits and model / MCP-server exclusions, each a resource under the scope it
+    applies to (see governance.proto for the names). Changes need an admin, or an org-admin for scopes inside
+    their org; anyone may read the settings that apply to themselves (their user, org, team and tokens). A scope
+    of another org answers NOT_FOUND, exactly as a scope that does not exist. Changes take effect on the replica
+    that made them at once and on every other replica within governance_cache_ttl_seconds.
     """
 
     @_abc_1.abstractmethod
-    def SetRateLimit(
+    def GetRateLimit(
         self,
-        request: _governance_service_pb2.SetRateLimitRequest,
+        request: _governance_service_pb2.GetRateLimitRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.SetRateLimitResponse, _abc.Awaitable[_governance_service_pb2.SetRateLimitResponse]]:
-        """SetRateLimit sets the given dimensions of a scope's limit (others keep their value)."""
+    ) -> _typing.Union[_governance_service_pb2.GetRateLimitResponse, _abc.Awaitable[_governance_service_pb2.GetRateLimitResponse]]:
+        """GetRateLimit shows one rate limit: its own values, the values enforced with their sources, and the
+        current window.
+        """
 
     @_abc_1.abstractmethod
-    def ClearRateLimit(
+    def ListRateLimits(
         self,
-        request: _governance_service_pb2.ClearRateLimitRequest,
+        request: _governance_service_pb2.ListRateLimitsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.ClearRateLimitResponse, _abc.Awaitable[_governance_service_pb2.ClearRateLimitResponse]]:
-        """ClearRateLimit removes a scope's limit (or its pool with `total`)."""
+    ) -> _typing.Union[_governance_service_pb2.ListRateLimitsResponse, _abc.Awaitable[_governance_service_pb2.ListRateLimitsResponse]]:
+        """ListRateLimits shows every rate limit of a scope (set or not), in level order."""
 
     @_abc_1.abstractmethod
-    def GetRateLimits(
+    def UpdateRateLimit(
         self,
-        request: _governance_service_pb2.GetRateLimitsRequest,
+        request: _governance_service_pb2.UpdateRateLimitRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.GetRateLimitsResponse, _abc.Awaitable[_governance_service_pb2.GetRateLimitsResponse]]:
-        """GetRateLimits shows the effective limits at a scope and their current windows."""
+    ) -> _typing.Union[_governance_service_pb2.UpdateRateLimitResponse, _abc.Awaitable[_governance_service_pb2.UpdateRateLimitResponse]]:
+        """UpdateRateLimit stores the values named by the update mask; the others keep theirs."""
 
     @_abc_1.abstractmethod
-    def AddExclusion(
+    def DeleteRateLimit(
         self,
-        request: _governance_service_pb2.AddExclusionRequest,
+        request: _governance_service_pb2.DeleteRateLimitRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.AddExclusionResponse, _abc.Awaitable[_governance_service_pb2.AddExclusionResponse]]:
-        """AddExclusion adds a model or MCP server to a scope's exclusion list (idempotent)."""
+    ) -> _typing.Union[_governance_service_pb2.DeleteRateLimitResponse, _abc.Awaitable[_governance_service_pb2.DeleteRateLimitResponse]]:
+        """DeleteRateLimit removes every value stored at a rate limit (it then inherits again)."""
 
     @_abc_1.abstractmethod
-    def RemoveExclusion(
+    def CreateExclusion(
         self,
-        request: _governance_service_pb2.RemoveExclusionRequest,
+        request: _governance_service_pb2.CreateExclusionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.RemoveExclusionResponse, _abc.Awaitable[_governance_service_pb2.RemoveExclusionResponse]]:
-        """RemoveExclusion removes a model or MCP server from a scope's exclusion list."""
+    ) -> _typing.Union[_governance_service_pb2.CreateExclusionResponse, _abc.Awaitable[_governance_service_pb2.CreateExclusionResponse]]:
+        """CreateExclusion hides a model or MCP server from a scope's callers."""
 
     @_abc_1.abstractmethod
-    def SetExclusionMerge(
+    def DeleteExclusion(
         self,
-        request: _governance_service_pb2.SetExclusionMergeRequest,
+        request: _governance_service_pb2.DeleteExclusionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.SetExclusionMergeResponse, _abc.Awaitable[_governance_service_pb2.SetExclusionMergeResponse]]:
-        """SetExclusionMerge turns a scope's merge flag on or off."""
+    ) -> _typing.Union[_governance_service_pb2.DeleteExclusionResponse, _abc.Awaitable[_governance_service_pb2.DeleteExclusionResponse]]:
+        """DeleteExclusion takes a model or MCP server off a scope's exclusions."""
 
     @_abc_1.abstractmethod
-    def GetExclusions(
+    def ListExclusions(
         self,
-        request: _governance_service_pb2.GetExclusionsRequest,
+        request: _governance_service_pb2.ListExclusionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_governance_service_pb2.GetExclusionsResponse, _abc.Awaitable[_governance_service_pb2.GetExclusionsResponse]]:
-        """GetExclusions shows a scope's exclusion lists, merge flags and effective lists."""
+    ) -> _typing.Union[_governance_service_pb2.ListExclusionsResponse, _abc.Awaitable[_governance_service_pb2.ListExclusionsResponse]]:
+        """ListExclusions shows a scope's own exclusions (MCP servers, then models; each by target)."""
+
+    @_abc_1.abstractmethod
+    def GetExclusionPolicy(
+        self,
+        request: _governance_service_pb2.GetExclusionPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_governance_service_pb2.GetExclusionPolicyResponse, _abc.Awaitable[_governance_service_pb2.GetExclusionPolicyResponse]]:
+        """GetExclusionPolicy shows a scope's merge flags and what is excluded there after inheritance."""
+
+    @_abc_1.abstractmethod
+    def UpdateExclusionPolicy(
+        self,
+        request: _governance_service_pb2.UpdateExclusionPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_governance_service_pb2.UpdateExclusionPolicyResponse, _abc.Awaitable[_governance_service_pb2.UpdateExclusionPolicyResponse]]:
+        """UpdateExclusionPolicy sets a scope's merge flags."""
 
 def add_GovernanceServiceServicer_to_server(servicer: GovernanceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

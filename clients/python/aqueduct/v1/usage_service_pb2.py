@@ -22,26 +22,25 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from aqueduct.v1 import governance_pb2 as aqueduct_dot_v1_dot_governance__pb2
 from aqueduct.v1 import usage_pb2 as aqueduct_dot_v1_dot_usage__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61queduct/v1/usage_service.proto\x12\x0b\x61queduct.v1\x1a\x1c\x61queduct/v1/governance.proto\x1a\x17\x61queduct/v1/usage.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\x01\n\x15GetUsageReportRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08group_by\x18\x04 \x01(\x0e\x32\x19.aqueduct.v1.UsageGroupBy\x12(\n\x06\x62ucket\x18\x05 \x01(\x0e\x32\x18.aqueduct.v1.UsageBucket\"\xf1\x01\n\x16GetUsageReportResponse\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06totals\x18\x03 \x01(\x0b\x32\x17.aqueduct.v1.UsageStats\x12\'\n\x06series\x18\x04 \x03(\x0b\x32\x17.aqueduct.v1.UsagePoint\x12\'\n\x06groups\x18\x05 \x03(\x0b\x32\x17.aqueduct.v1.UsageGroup\"\xa6\x01\n\x19\x45xportUsageRecordsRequest\x12+\n\x05scope\x18\x01 \x01(\x0b\x32\x1c.aqueduct.v1.GovernanceScope\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x1a\x45xportUsageRecordsResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.aqueduct.v1.UsageRecord2\xd2\x01\n\x0cUsageService\x12Y\n\x0eGetUsageReport\x12\".aqueduct.v1.GetUsageReportRequest\x1a#.aqueduct.v1.GetUsageReportResponse\x12g\n\x12\x45xportUsageRecords\x12&.aqueduct.v1.ExportUsageRecordsRequest\x1a\'.aqueduct.v1.ExportUsageRecordsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61queduct/v1/usage_service.proto\x12\x0b\x61queduct.v1\x1a\x17\x61queduct/v1/usage.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x01\n\x15GetUsageReportRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08group_by\x18\x04 \x01(\x0e\x32\x19.aqueduct.v1.UsageGroupBy\x12(\n\x06\x62ucket\x18\x05 \x01(\x0e\x32\x18.aqueduct.v1.UsageBucket\"\xf1\x01\n\x16GetUsageReportResponse\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06totals\x18\x03 \x01(\x0b\x32\x17.aqueduct.v1.UsageStats\x12\'\n\x06series\x18\x04 \x03(\x0b\x32\x17.aqueduct.v1.UsagePoint\x12\'\n\x06groups\x18\x05 \x03(\x0b\x32\x17.aqueduct.v1.UsageGroup\"\x88\x01\n\x19\x45xportUsageRecordsRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x1a\x45xportUsageRecordsResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.aqueduct.v1.UsageRecord2\xd2\x01\n\x0cUsageService\x12Y\n\x0eGetUsageReport\x12\".aqueduct.v1.GetUsageReportRequest\x1a#.aqueduct.v1.GetUsageReportResponse\x12g\n\x12\x45xportUsageRecords\x12&.aqueduct.v1.ExportUsageRecordsRequest\x1a\'.aqueduct.v1.ExportUsageRecordsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aqueduct.v1.usage_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETUSAGEREPORTREQUEST']._serialized_start=137
-  _globals['_GETUSAGEREPORTREQUEST']._serialized_end=386
-  _globals['_GETUSAGEREPORTRESPONSE']._serialized_start=389
-  _globals['_GETUSAGEREPORTRESPONSE']._serialized_end=630
-  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_start=633
-  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_end=799
-  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_start=801
-  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_end=872
-  _globals['_USAGESERVICE']._serialized_start=875
-  _globals['_USAGESERVICE']._serialized_end=1085
+  _globals['_GETUSAGEREPORTREQUEST']._serialized_start=107
+  _globals['_GETUSAGEREPORTREQUEST']._serialized_end=326
+  _globals['_GETUSAGEREPORTRESPONSE']._serialized_start=329
+  _globals['_GETUSAGEREPORTRESPONSE']._serialized_end=570
+  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_start=573
+  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_end=709
+  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_start=711
+  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_end=782
+  _globals['_USAGESERVICE']._serialized_start=785
+  _globals['_USAGESERVICE']._serialized_end=995
 # @@protoc_insertion_point(module_scope)

@@ -3,7 +3,6 @@
 isort:skip_file
 """
 
-from aqueduct.v1 import governance_pb2 as _governance_pb2
 from aqueduct.v1 import usage_pb2 as _usage_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
@@ -32,14 +31,15 @@ class GetUsageReportRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     GROUP_BY_FIELD_NUMBER: _builtins.int
     BUCKET_FIELD_NUMBER: _builtins.int
+    scope: _builtins.str
+    """Narrows the report to one scope, by its resource name (`orgs/{org}`, `orgs/{org}/teams/{team}`,
+    `users/{email}` or `tokens/{token_id}`, as in governance.proto); empty means everything the caller may see.
+    A scope of another org answers NOT_FOUND, as one that does not exist.
+    """
     group_by: _usage_pb2.UsageGroupBy.ValueType
     """Group the usage by this dimension."""
     bucket: _usage_pb2.UsageBucket.ValueType
     """Add a time series with buckets of this width."""
-    @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """Optional scope (org, team, user or token); empty means everything the caller may see."""
-
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Start of the range (inclusive, taken at minute resolution); default: a day before end_time."""
@@ -51,13 +51,13 @@ class GetUsageReportRequest(_message.Message):
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
+        scope: _builtins.str = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         group_by: _usage_pb2.UsageGroupBy.ValueType = ...,
         bucket: _usage_pb2.UsageBucket.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["bucket", b"bucket", "end_time", b"end_time", "group_by", b"group_by", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
@@ -122,10 +122,10 @@ class ExportUsageRecordsRequest(_message.Message):
     SCOPE_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
-    @_builtins.property
-    def scope(self) -> _governance_pb2.GovernanceScope:
-        """Optional scope (org, team, user or token); empty means everything the caller may see."""
-
+    scope: _builtins.str
+    """Narrows the export to one scope, by its resource name (as in GetUsageReportRequest.scope); empty means
+    everything the caller may see.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Start of the range (inclusive); default: a day before end_time."""
@@ -137,11 +137,11 @@ class ExportUsageRecordsRequest(_message.Message):
     def __init__(
         self,
         *,
-        scope: _governance_pb2.GovernanceScope | None = ...,
+        scope: _builtins.str = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
     _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...

@@ -1,6 +1,5 @@
 """Verbs that talk to a service other than AdminService (GovernanceService, UsageService): the same
-connection flags, credential, deadline and error reporting as the admin verbs, plus the scope flags the
-governance and usage verbs share (--org / --team with --org / --user / --token-id)."""
+connection flags, credential, deadline and error reporting as the admin verbs."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from aqueduct.v1 import governance_pb2
 
 from aqueduct_client.cli._command import Command, SubParsers
 from aqueduct_client.cli._connection import _AuthorizeCalls, add_connection_arguments, connection_from_env
@@ -50,29 +48,3 @@ def add_service_verb(
     # service_handler lets tests run the verb against a fake stub without a channel.
     parser.set_defaults(func=service_command(stub_factory, handler), service_handler=handler)
     return parser
-
-
-def add_scope_arguments(parser: argparse.ArgumentParser, *, token: bool, required: bool = True) -> None:
-    """--org ORG | --team TEAM --org ORG | --user EMAIL [| --token-id ID]; checked by scope_of()."""
-    parser.add_argument("--org", default="", help="an org (alone), or the team's org")
-    parser.add_argument("--team", default="", help="a team (with --org)")
-    parser.add_argument("--user", default="", metavar="EMAIL", help="a user")
-    if token:
-        parser.add_argument("--token-id", default="", metavar="ID", help="one API token")
-    parser.set_defaults(scope_required=required, scope_with_token=token)
-
-
-def scope_of(args: argparse.Namespace) -> governance_pb2.GovernanceScope:
-    """The scope the flags name; a usage error unless they name exactly one (or none, when optional)."""
-    org, team, user = args.org.strip(), args.team.strip(), args.user.strip()
-    token_id = getattr(args, "token_id", "").strip()
-    with_token = " | --token-id ID" if getattr(args, "scope_with_token", False) else ""
-    usage = f"name one scope: --org ORG | --team TEAM --org ORG | --user EMAIL{with_token}"
-    if team:
-        if not org or user or token_id:
-            raise CliError(usage, exit_code=2)
-    else:
-        given = sum(bool(v) for v in (org, user, token_id))
-        if given > 1 or (given == 0 and getattr(args, "scope_required", True)):
-            raise CliError(usage, exit_code=2)
-    return governance_pb2.GovernanceScope(org=org, team=team, user=user, token_id=token_id)

@@ -6,18 +6,23 @@ import argparse
 import sys
 from typing import Any
 
+import grpc
 from aqueduct.v1 import governance_pb2, governance_service_pb2, governance_service_pb2_grpc
+from google.protobuf.field_mask_pb2 import FieldMask
 
-from aqueduct_client.cli._command import SubParsers, add_json_flag, add_noun
+from aqueduct_client.cli._command import LIST_PAGE_SIZE, SubParsers, add_json_flag, add_noun, all_pages
 from aqueduct_client.cli._output import Row, print_rows
-from aqueduct_client.cli._service_command import add_scope_arguments, add_service_verb, scope_of
+from aqueduct_client.cli._scope import add_scope_arguments, scope_of
+from aqueduct_client.cli._service_command import add_service_verb
+from aqueduct_client.governance_names import describe_scope, exclusion_name, exclusion_policy_name
 
 EXCLUSION_COLUMNS = ("kind", "names", "merge", "effective_names")
-_KIND_WORDS = {
-    governance_pb2.EXCLUSION_KIND_MODEL: "model",
-    governance_pb2.EXCLUSION_KIND_MCP_SERVER: "mcp-server",
-}
 _KINDS = {"model": governance_pb2.EXCLUSION_KIND_MODEL, "mcp-server": governance_pb2.EXCLUSION_KIND_MCP_SERVER}
+# Per kind word: the policy's merge flag field (also its update_mask path) and its effective list field.
+_POLICY_FIELDS = {
+    "model": ("merge_models", "effective_excluded_models"),
+    "mcp-server": ("merge_mcp_servers", "effective_excluded_mcp_servers"),
+}
 
 
 def _stub(channel: Any) -> Any:
@@ -54,51 +59,80 @@ def _target(parser: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def list_row(entry: governance_pb2.ExclusionList) -> Row:
-    return {
-        "kind": _KIND_WORDS.get(entry.kind, "unspecified"),
-        "names": ", ".join(entry.names),
-        "merge": entry.merge,
-        "effective_names": ", ".join(entry.effective_names),
-    }
+def list_rows(policy: governance_pb2.ExclusionPolicy, exclusions: list[governance_pb2.Exclusion]) -> list[Row]:
+    """One row per kind: the scope's own names, its merge flag and what applies after inheritance."""
+    rows: list[Row] = []
+    for word, kind in _KINDS.items():
+        merge_field, effective_field = _POLICY_FIELDS[word]
+        own = sorted(e.target for e in exclusions if e.kind == kind)
+        rows.append(
+            {
+                "kind": word,
+                "names": ", ".join(own),
+                "merge": bool(getattr(policy, merge_field)),
+                "effective_names": ", ".join(getattr(policy, effective_field)),
+            }
+        )
+    return rows
 
 
-def _print(scope: str, lists: Any, as_json: bool) -> None:
+def _print(stub: Any, scope: str, as_json: bool) -> None:
+    def fetch(token: str) -> Any:
+        request = governance_service_pb2.ListExclusionsRequest(parent=scope, page_size=LIST_PAGE_SIZE, page_token=token)
+        return stub.ListExclusions(request)
+
+    exclusions = [e for page in all_pages(fetch) for e in page.exclusions]
+    policy_request = governance_service_pb2.GetExclusionPolicyRequest(name=exclusion_policy_name(scope))
+    policy = stub.GetExclusionPolicy(policy_request).exclusion_policy
     if not as_json:
-        print(f"exclusions of {scope}:", file=sys.stderr)
-    print_rows([list_row(entry) for entry in lists], EXCLUSION_COLUMNS, as_json=as_json, out=sys.stdout)
+        print(f"exclusions of {describe_scope(scope)}:", file=sys.stderr)
+    print_rows(list_rows(policy, exclusions), EXCLUSION_COLUMNS, as_json=as_json, out=sys.stdout)
 
 
-def _kind_and_name(args: argparse.Namespace) -> tuple[governance_pb2.ExclusionKind.ValueType, str]:
+def _kind_and_target(args: argparse.Namespace) -> tuple[governance_pb2.ExclusionKind.ValueType, str]:
     if args.model is not None:
         return governance_pb2.EXCLUSION_KIND_MODEL, args.model
     return governance_pb2.EXCLUSION_KIND_MCP_SERVER, args.mcp_server
 
 
 def _add(args: argparse.Namespace, stub: Any) -> int:
-    kind, name = _kind_and_name(args)
-    response = stub.AddExclusion(governance_service_pb2.AddExclusionRequest(scope=scope_of(args), kind=kind, name=name))
-    _print(response.scope, response.lists, args.json)
+    kind, target = _kind_and_target(args)
+    scope = scope_of(args)
+    request = governance_service_pb2.CreateExclusionRequest(
+        parent=scope, exclusion=governance_pb2.Exclusion(kind=kind, target=target)
+    )
+    try:
+        stub.CreateExclusion(request)
+    except grpc.RpcError as error:
+        # Adding what is already excluded is not an error for a person at a shell.
+        if not (isinstance(error, grpc.Call) and error.code() is grpc.StatusCode.ALREADY_EXISTS):
+            raise
+    _print(stub, scope, args.json)
     return 0
 
 
 def _remove(args: argparse.Namespace, stub: Any) -> int:
-    kind, name = _kind_and_name(args)
-    request = governance_service_pb2.RemoveExclusionRequest(scope=scope_of(args), kind=kind, name=name)
-    response = stub.RemoveExclusion(request)
-    _print(response.scope, response.lists, args.json)
+    kind, target = _kind_and_target(args)
+    scope = scope_of(args)
+    stub.DeleteExclusion(governance_service_pb2.DeleteExclusionRequest(name=exclusion_name(scope, kind, target)))
+    _print(stub, scope, args.json)
     return 0
 
 
 def _merge(args: argparse.Namespace, stub: Any) -> int:
-    kind = _KINDS[args.kind] if args.kind else governance_pb2.EXCLUSION_KIND_UNSPECIFIED
-    request = governance_service_pb2.SetExclusionMergeRequest(scope=scope_of(args), kind=kind, merge=args.state == "on")
-    response = stub.SetExclusionMerge(request)
-    _print(response.scope, response.lists, False)
+    scope = scope_of(args)
+    fields = [_POLICY_FIELDS[args.kind][0]] if args.kind else [merge for merge, _ in _POLICY_FIELDS.values()]
+    policy = governance_pb2.ExclusionPolicy(name=exclusion_policy_name(scope))
+    for field in fields:
+        setattr(policy, field, args.state == "on")
+    request = governance_service_pb2.UpdateExclusionPolicyRequest(
+        exclusion_policy=policy, update_mask=FieldMask(paths=fields)
+    )
+    stub.UpdateExclusionPolicy(request)
+    _print(stub, scope, False)
     return 0
 
 
 def _show(args: argparse.Namespace, stub: Any) -> int:
-    response = stub.GetExclusions(governance_service_pb2.GetExclusionsRequest(scope=scope_of(args)))
-    _print(response.scope, response.lists, args.json)
+    _print(stub, scope_of(args), args.json)
     return 0

@@ -17,7 +17,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
 from aqueduct_client.cli._output import Row, print_rows, timestamp_to_iso
-from aqueduct_client.cli._service_command import add_scope_arguments, add_service_verb, scope_of, service_command
+from aqueduct_client.cli._scope import add_scope_arguments, scope_of
+from aqueduct_client.cli._service_command import add_service_verb, service_command
 
 STATS_COLUMNS = (
     "requests",
