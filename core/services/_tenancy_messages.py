@@ -17,7 +17,7 @@ from core.tenancy import MemberView, OrgView, ServiceAccountView, TeamView, Toke
 from core.tenancy.names import MemberName, OrgName, ServiceAccountName, TeamName, TokenName, UserName
 
 UPDATE_MASK_FIELD = "update_mask"
-ROLE_FROM_PROTO = {
+ROLE_FROM_PROTO: dict[user_pb2.Role.ValueType, Role] = {
     user_pb2.ROLE_USER: Role.USER,
     user_pb2.ROLE_ORG_ADMIN: Role.ORG_ADMIN,
     user_pb2.ROLE_ADMIN: Role.ADMIN,
@@ -51,8 +51,8 @@ def timestamp(value: datetime) -> Timestamp:
     return ts
 
 
-def role_from_proto(value: int, field: str) -> Role:
-    role = ROLE_FROM_PROTO.get(value)  # type: ignore[call-overload]
+def role_from_proto(value: user_pb2.Role.ValueType, field: str) -> Role:
+    role = ROLE_FROM_PROTO.get(value)
     if role is None:
         raise InvalidRequest(f"{field} must be ROLE_USER, ROLE_ORG_ADMIN or ROLE_ADMIN", field=field)
     return role
