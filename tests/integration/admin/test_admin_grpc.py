@@ -14,6 +14,7 @@ import grpc
 import pytest
 from aqueduct.v1 import admin_service_pb2 as pb
 from aqueduct.v1 import admin_service_pb2_grpc, tenancy_pb2
+from core.services.admin import AdminServicer, add_to_server
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
@@ -23,7 +24,6 @@ from core.auth.tokens import hash_secret
 from core.db.engine import create_engine, create_sessionmaker
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
-from core.services.admin import AdminServicer, add_to_server
 from core.settings import Settings
 from core.tenancy import TenancyService
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-
 SERVICES = ("orgs", "users", "teams", "tokens", "service_accounts")
 
 
