@@ -77,7 +77,8 @@ class TeamMembers:
         or of a new one when `allow_missing`."""
         require_person(p, "service accounts cannot manage teams")
         async with self._store.sessions() as s:
-            org_row, team_row = await find_team(s, p, TeamName(name.org, name.team), "parent" if create else "name")
+            team_field = "parent" if create else "team_member.name"
+            org_row, team_row = await find_team(s, p, TeamName(name.org, name.team), team_field)
             require_org_admin(p, org_row.id, _MANAGERS)
             user = await find_user(s, p, UserName(name.email), "team_member.user")
             if user.org_id != org_row.id:

@@ -16,6 +16,15 @@ from core.errors import InvalidRequest
 from core.tenancy import validation
 
 WILDCARD = "-"
+# Collection id -> the variable that follows it, as the proto comments spell the patterns.
+_VARIABLES = {
+    "orgs": "org",
+    "users": "email",
+    "teams": "team",
+    "members": "email",
+    "serviceAccounts": "service_account",
+    "tokens": "token",
+}
 _TOKEN_ID = re.compile(r"[0-9a-f]{1,64}")
 
 
@@ -73,9 +82,9 @@ class TokenName:
 
 
 def _parts(value: str, pattern: tuple[str, ...], field: str) -> list[str]:
-    """The variable segments of `value` laid out as `pattern` (collection ids; None marks a variable)."""
+    """The variable segments of `value` laid out as `pattern`, a sequence of collection ids."""
     segments = value.strip().split("/")
-    shape = "/".join(f"{c}/{{{c[:-1]}}}" for c in pattern)
+    shape = "/".join(f"{c}/{{{_VARIABLES[c]}}}" for c in pattern)
     if len(segments) != 2 * len(pattern) or any(segments[2 * i] != c for i, c in enumerate(pattern)):
         raise InvalidRequest(f"{field} must look like {shape!r}", field=field)
     return [segments[2 * i + 1] for i in range(len(pattern))]
