@@ -8,6 +8,8 @@ predicates decide whether a visible resource may be changed (PERMISSION_DENIED, 
 
 from __future__ import annotations
 
+import enum
+
 from core.auth.principal import Principal, Role
 from core.errors import PermissionDenied
 
@@ -121,3 +123,19 @@ def may_name_as_owner(p: Principal, user_id: str, user_org_id: str, *, team_memb
     """Who a service account's manager may name as its owner: a user they may see, or a member of its team
     (a team admin sees no other users, but knows the team's members)."""
     return team_member or may_see_user(p, user_id, user_org_id)
+
+
+class ListScope(enum.Enum):
+    """What an unfiltered tenancy listing shows the caller."""
+
+    ALL = "all"  # admins: every org's
+    ORG = "org"  # org-admins: their own org's
+    OWN = "own"  # everyone else: what is theirs (own tokens, teams they belong to, accounts they own or run)
+
+
+def list_scope(p: Principal) -> ListScope:
+    if is_admin(p):
+        return ListScope.ALL
+    if is_org_admin_of(p, p.org_id or ""):
+        return ListScope.ORG
+    return ListScope.OWN

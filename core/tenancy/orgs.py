@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from core.auth.principal import Principal
 from core.db.tables import OrgRow, TeamRow, UserRow
 from core.errors import AlreadyExists, FailedPrecondition
-from core.governance.authorization import is_admin, require_admin, require_person
+from core.governance.authorization import ListScope, list_scope, require_admin, require_person
 from core.pagination import Page, paginate
 from core.tenancy._store import TenancyStore, commit, find_org
 from core.tenancy.names import OrgName
@@ -41,7 +41,7 @@ class Orgs:
     async def list(self, p: Principal, page_size: int, page_token: str) -> Page[OrgView]:
         require_person(p, "service accounts cannot list orgs")
         stmt = select(OrgRow)
-        if not is_admin(p):
+        if list_scope(p) is not ListScope.ALL:
             stmt = stmt.where(OrgRow.id == (p.org_id or ""))
         async with self._store.sessions() as s:
             page = await paginate(

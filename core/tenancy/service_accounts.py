@@ -15,9 +15,9 @@ from core.auth.tokens import generate_secret, hash_secret, preview
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamMemberRow, TeamRow, UserRow
 from core.errors import AlreadyExists, FailedPrecondition
 from core.governance.authorization import (
+    ListScope,
     deny,
-    is_admin,
-    is_org_admin_of,
+    list_scope,
     may_manage_team_accounts,
     may_name_as_owner,
     may_see_service_account,
@@ -144,11 +144,10 @@ class ServiceAccounts:
                 org_id = (await find_org(s, p, parent, "parent")).id if parent is not None else None
                 if org_id is not None:
                     stmt = stmt.where(TeamRow.org_id == org_id)
-                if is_admin(p):
-                    pass
-                elif is_org_admin_of(p, p.org_id or ""):
+                scope = list_scope(p)
+                if scope is ListScope.ORG:
                     stmt = stmt.where(TeamRow.org_id == p.org_id)
-                else:
+                elif scope is ListScope.OWN:
                     team_ids = await admin_team_ids(s, p)
                     stmt = stmt.where(
                         or_(

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from core.auth.principal import Principal
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamMemberRow, TeamRow
 from core.errors import AlreadyExists
-from core.governance.authorization import is_admin, is_org_admin_of, require_org_admin, require_person
+from core.governance.authorization import ListScope, list_scope, require_org_admin, require_person
 from core.pagination import Page, paginate
 from core.tenancy._store import TenancyStore, commit, find_org, find_team
 from core.tenancy.names import OrgName, TeamName
@@ -50,11 +50,10 @@ class Teams:
             org_id = (await find_org(s, p, org, "parent")).id if org is not None else None
             if org_id is not None:
                 stmt = stmt.where(TeamRow.org_id == org_id)
-            if is_admin(p):
-                pass
-            elif is_org_admin_of(p, p.org_id or ""):
+            scope = list_scope(p)
+            if scope is ListScope.ORG:
                 stmt = stmt.where(TeamRow.org_id == p.org_id)
-            else:
+            elif scope is ListScope.OWN:
                 mine = select(TeamMemberRow.team_id).where(TeamMemberRow.user_id == (p.user_id or ""))
                 stmt = stmt.where(col(TeamRow.id).in_(mine))
             page = await paginate(

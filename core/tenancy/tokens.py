@@ -16,9 +16,9 @@ from core.auth.tokens import generate_secret, hash_secret, preview
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamRow, UserRow
 from core.errors import FailedPrecondition, InvalidRequest, QuotaExceeded
 from core.governance.authorization import (
+    ListScope,
     deny,
-    is_admin,
-    is_org_admin_of,
+    list_scope,
     may_manage_token,
     may_manage_user,
     may_see_token,
@@ -154,11 +154,9 @@ class Tokens:
             elif owner is not None:
                 user = await find_user(s, p, owner, "user")
                 stmt = stmt.where(ApiTokenRow.user_id == user.id)
-            elif is_admin(p):
-                pass
-            elif is_org_admin_of(p, p.org_id or ""):
+            elif (scope := list_scope(p)) is ListScope.ORG:
                 stmt = stmt.where(UserRow.org_id == p.org_id)
-            else:
+            elif scope is ListScope.OWN:
                 team_ids = await admin_team_ids(s, p)
                 stmt = stmt.where(
                     or_(

@@ -11,8 +11,9 @@ from core.auth.principal import Principal, Role
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamMemberRow, UserRow
 from core.errors import AlreadyExists
 from core.governance.authorization import (
+    ListScope,
     deny,
-    is_admin,
+    list_scope,
     may_administer_user,
     may_grant,
     require_org_admin,
@@ -78,8 +79,9 @@ class Users:
                 org_row = await find_org(s, p, org, "org")
                 require_org_admin(p, org_row.id, "only admins and org-admins list users")
                 stmt = stmt.where(UserRow.org_id == org_row.id)
-            elif not is_admin(p):
-                require_org_admin(p, p.org_id or "", "only admins and org-admins list users")
+            elif (scope := list_scope(p)) is ListScope.OWN:
+                raise deny("only admins and org-admins list users")
+            elif scope is ListScope.ORG:
                 stmt = stmt.where(UserRow.org_id == p.org_id)
             page = await paginate(
                 s,
