@@ -7,13 +7,22 @@ import logging
 
 import grpc
 from aqueduct.v1 import (
-    admin_service_pb2,
     chat_service_pb2,
     completion_service_pb2,
     embedding_service_pb2,
     governance_service_pb2,
     model_service_pb2,
+    org_service_pb2,
+    org_service_pb2_grpc,
+    service_account_service_pb2,
+    service_account_service_pb2_grpc,
+    team_service_pb2,
+    team_service_pb2_grpc,
+    token_service_pb2,
+    token_service_pb2_grpc,
     usage_service_pb2,
+    user_service_pb2,
+    user_service_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -26,12 +35,16 @@ from core.db.migrate import upgrade
 from core.governance.limits.runtime import GovernanceRuntime, start_governance
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
-from core.services.admin import AdminServicer
 from core.services.governance import GovernanceServicer
 from core.services.inference_deps import InferenceRuntime, add_inference_services
+from core.services.orgs import OrgServicer
+from core.services.service_accounts import ServiceAccountServicer
+from core.services.teams import TeamServicer
+from core.services.tokens import TokenServicer
 from core.services.usage import UsageServicer
+from core.services.users import UserServicer
 from core.settings import Settings
-from core.tenancy.service import TenancyService
+from core.tenancy import Tenancy
 from core.transport import LocalChannel, LocalChannelSettings, RecordingServer
 from core.usage.recorder import UsageRecorder
 from core.usage.reporting import UsageReporting
@@ -45,10 +58,25 @@ _SERVICE_NAMES = (
     completion_service_pb2.DESCRIPTOR.services_by_name["CompletionService"].full_name,
     embedding_service_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name,
     model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name,
-    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    org_service_pb2.DESCRIPTOR.services_by_name["OrgService"].full_name,
+    user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+    team_service_pb2.DESCRIPTOR.services_by_name["TeamService"].full_name,
+    token_service_pb2.DESCRIPTOR.services_by_name["TokenService"].full_name,
+    service_account_service_pb2.DESCRIPTOR.services_by_name["ServiceAccountService"].full_name,
     governance_service_pb2.DESCRIPTOR.services_by_name["GovernanceService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
 )
+
+
+def add_tenancy_services(server: grpc.aio.Server, tenancy: Tenancy) -> None:
+    """The five tenancy services (orgs, users, teams with members, tokens, service accounts)."""
+    org_service_pb2_grpc.add_OrgServiceServicer_to_server(OrgServicer(tenancy.orgs), server)
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(tenancy.users), server)
+    team_service_pb2_grpc.add_TeamServiceServicer_to_server(TeamServicer(tenancy.teams, tenancy.members), server)
+    token_service_pb2_grpc.add_TokenServiceServicer_to_server(TokenServicer(tenancy.tokens), server)
+    service_account_service_pb2_grpc.add_ServiceAccountServiceServicer_to_server(
+        ServiceAccountServicer(tenancy.service_accounts), server
+    )
 
 
 class CoreServer:
@@ -103,10 +131,7 @@ class CoreServer:
                 ],
             )
         )
-        tenancy = TenancyService(create_sessionmaker(engine), authenticator, settings)
-        from aqueduct.v1 import admin_service_pb2_grpc
-
-        admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(tenancy), server)
+        add_tenancy_services(server, Tenancy.create(create_sessionmaker(engine), authenticator, settings))
         from aqueduct.v1 import governance_service_pb2_grpc, usage_service_pb2_grpc
 
         governance_service_pb2_grpc.add_GovernanceServiceServicer_to_server(

@@ -1,8 +1,14 @@
-"""Who may do what, decided from the Principal (and, for governance, the resolved scope). Checks that need the
-database (team admin) live with the operations that use them."""
+"""Who may do what: the one place that decides. Functions take the Principal and plain facts about the
+resource (its org, its owner, whether the caller is a member or admin of its team, the resolved governance
+scope); the domain code reads those facts from the database and asks here.
+
+Two kinds of answers: visibility (a resource or scope the caller may not see answers NOT_FOUND exactly as one
+that does not exist, so there is no existence oracle across orgs), and whether a visible resource may be
+changed or read (PERMISSION_DENIED, naming nobody)."""
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
 from core.auth.principal import Principal, Role
@@ -47,6 +53,97 @@ def require_person(p: Principal, what: str) -> None:
 def may_grant(p: Principal, role: Role) -> bool:
     """Only admins create admins; org-admins may create users and org-admins of their org."""
     return is_admin(p) or (p.role is Role.ORG_ADMIN and role is not Role.ADMIN)
+
+
+def may_see_org(p: Principal, org_id: str) -> bool:
+    """Admins see every org; a person sees their own org."""
+    return is_admin(p) or (p.service_account_id is None and p.org_id == org_id)
+
+
+def may_see_user(p: Principal, user_id: str, user_org_id: str) -> bool:
+    """Yourself; as an org-admin, the users of your org."""
+    if p.service_account_id is not None:
+        return False
+    return user_id == p.user_id or is_org_admin_of(p, user_org_id)
+
+
+def may_manage_user(p: Principal, user_id: str, user_org_id: str, user_role: Role) -> bool:
+    """Act on a user's behalf (e.g. their tokens): yourself; or as org-admin anyone of your org but admins
+    (that would hand over admin powers)."""
+    if p.service_account_id is not None:
+        return False
+    if user_id == p.user_id or is_admin(p):
+        return True
+    return is_org_admin_of(p, user_org_id) and user_role is not Role.ADMIN
+
+
+def may_administer_user(p: Principal, user_org_id: str, user_role: Role) -> bool:
+    """Change a user's role or delete them: org-admins of their org, and only admins touch admins."""
+    return is_org_admin_of(p, user_org_id) and (user_role is not Role.ADMIN or is_admin(p))
+
+
+def may_see_team(p: Principal, org_id: str, *, member: bool) -> bool:
+    """Org-admins (and admins) see their org's teams; a person sees the teams they belong to."""
+    return is_org_admin_of(p, org_id) or (p.service_account_id is None and member)
+
+
+def may_manage_team_accounts(p: Principal, org_id: str, *, team_admin: bool) -> bool:
+    """A team's service accounts are managed by its team admins and the org's org-admins."""
+    return is_org_admin_of(p, org_id) or (p.service_account_id is None and team_admin)
+
+
+def may_see_service_account(p: Principal, org_id: str, owner_id: str, *, team_admin: bool) -> bool:
+    """Its managers, and its owner."""
+    if p.service_account_id is not None:
+        return False
+    return owner_id == p.user_id or may_manage_team_accounts(p, org_id, team_admin=team_admin)
+
+
+def may_see_token(
+    p: Principal, token_id: str, owner_id: str, owner_org_id: str, *, account_org_id: str | None, team_admin: bool
+) -> bool:
+    """A service account sees its own token. A personal token: its owner and the owner's org-admins. A service
+    account's token: whoever may see the account (`account_org_id` is the account's org, None for personal
+    tokens)."""
+    if p.service_account_id is not None:
+        return token_id == p.token_id
+    if account_org_id is not None:
+        return may_see_service_account(p, account_org_id, owner_id, team_admin=team_admin)
+    return owner_id == p.user_id or is_org_admin_of(p, owner_org_id)
+
+
+def may_manage_token(
+    p: Principal, owner_id: str, owner_org_id: str, owner_role: Role, *, account_org_id: str | None, team_admin: bool
+) -> bool:
+    """Rename, re-expire, regenerate or delete: a personal token as its owner may be managed; a service
+    account's token by whoever may see the account."""
+    if p.service_account_id is not None:
+        return False
+    if account_org_id is not None:
+        return may_see_service_account(p, account_org_id, owner_id, team_admin=team_admin)
+    return may_manage_user(p, owner_id, owner_org_id, owner_role)
+
+
+def may_name_as_owner(p: Principal, user_id: str, user_org_id: str, *, team_member: bool) -> bool:
+    """Who a service account's manager may name as its owner: a user they may see, or a member of its team
+    (a team admin sees no other users, but knows the team's members)."""
+    return team_member or may_see_user(p, user_id, user_org_id)
+
+
+class ListScope(enum.Enum):
+    """What an unfiltered tenancy listing shows the caller."""
+
+    ALL = "all"  # admins: every org's
+    ORG = "org"  # org-admins: their own org's
+    OWN = "own"  # everyone else: what is theirs (own tokens, teams they belong to, accounts they own or run)
+
+
+def list_scope(p: Principal) -> ListScope:
+    if is_admin(p):
+        return ListScope.ALL
+    if is_org_admin_of(p, p.org_id or ""):
+        return ListScope.ORG
+    return ListScope.OWN
 
 
 # --- Governance settings, usage, inference and operator views -------------------------------------------------

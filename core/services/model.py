@@ -36,9 +36,9 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     async def ListModels(
         self, request: model_service_pb2.ListModelsRequest, context: Context
     ) -> model_service_pb2.ListModelsResponse:
-        models, next_token = self._catalog.page(request.page_size, request.page_token, self._excluded())
+        page = self._catalog.page(request.page_size, request.page_token, self._excluded())
         return model_service_pb2.ListModelsResponse(
-            models=[model_message(m) for m in models], next_page_token=next_token
+            models=[model_message(m) for m in page.items], next_page_token=page.next_page_token
         )
 
     async def GetModel(
@@ -50,7 +50,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         self, request: model_service_pb2.ListDeploymentsRequest, context: Context
     ) -> model_service_pb2.ListDeploymentsResponse:
         require_operator(current_principal())
-        statuses, next_token = list_deployment_statuses(
+        page = list_deployment_statuses(
             self._router.registry,
             self._router.board,
             model=request.model,
@@ -58,5 +58,5 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
             page_token=request.page_token,
         )
         return model_service_pb2.ListDeploymentsResponse(
-            deployments=[deployment_message(s) for s in statuses], next_page_token=next_token
+            deployments=[deployment_message(s) for s in page.items], next_page_token=page.next_page_token
         )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from core.auth.principal import Role
-
-T = TypeVar("T")
+from core.tenancy.names import ServiceAccountName
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +47,7 @@ class TokenView:
     name: str
     preview: str
     user_email: str
-    service_account: str | None
+    service_account: ServiceAccountName | None
     expires_at: datetime | None
     created_at: datetime
 
@@ -77,9 +75,3 @@ class ServiceAccountView:
 class CreatedServiceAccount:
     service_account: ServiceAccountView
     secret: str
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_page_token: str  # empty on the last page

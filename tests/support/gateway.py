@@ -15,7 +15,8 @@ from typing import Any
 import grpc
 import httpx2
 import yaml
-from aqueduct.v1 import admin_service_pb2, admin_service_pb2_grpc
+from aqueduct.v1 import org_service_pb2, token_pb2, token_service_pb2, user_pb2, user_service_pb2
+from aqueduct_client.cli._connection import Admin
 
 ROOT = Path(__file__).resolve().parents[2]
 AQUEDUCT = str(Path(sys.executable).with_name("aqueduct"))
@@ -46,7 +47,7 @@ class Gateway:
         self.log_lines: list[str] = []
         self._reader: threading.Thread | None = None
         self._channel: grpc.Channel | None = None
-        self._admin: admin_service_pb2_grpc.AdminServiceStub | None = None
+        self._admin: Admin | None = None
 
     @property
     def v1(self) -> str:
@@ -119,25 +120,30 @@ class Gateway:
             raise AssertionError(f"aqueduct {' '.join(args)} failed ({result.returncode}): {result.stderr}")
         return result
 
-    def admin(self) -> admin_service_pb2_grpc.AdminServiceStub:
-        """Core's AdminService over gRPC as the bootstrap admin (faster than the CLI for fixtures)."""
+    def admin(self) -> Admin:
+        """Core's tenancy services over gRPC (faster than the CLI for fixtures); pass the bootstrap admin's
+        metadata with each call."""
         if self._admin is None:
             self._channel = grpc.insecure_channel(self.core_target)
-            self._admin = admin_service_pb2_grpc.AdminServiceStub(self._channel)
+            self._admin = Admin.over(self._channel)
         return self._admin
 
     def create_user_token(self, org: str, email: str, name: str = "test") -> str:
         """Creates org (if new) and user (if new), then a personal token; returns the secret."""
         admin, md = self.admin(), (("authorization", f"Bearer {ADMIN_TOKEN}"),)
         for call, request in [
-            (admin.CreateOrg, admin_service_pb2.CreateOrgRequest(name=org)),
-            (admin.CreateUser, admin_service_pb2.CreateUserRequest(email=email, org=org)),
+            (admin.orgs.CreateOrg, org_service_pb2.CreateOrgRequest(org_id=org)),
+            (
+                admin.users.CreateUser,
+                user_service_pb2.CreateUserRequest(user_id=email, user=user_pb2.User(org=f"orgs/{org}")),
+            ),
         ]:
             try:
                 call(request, metadata=md)
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
-        reply = admin.CreateToken(admin_service_pb2.CreateTokenRequest(user_email=email, name=name), metadata=md)
+        token = token_pb2.Token(user=f"users/{email}", display_name=name)
+        reply = admin.tokens.CreateToken(token_service_pb2.CreateTokenRequest(token=token), metadata=md)
         assert reply.secret.startswith("sk-")
         return reply.secret

@@ -1,5 +1,5 @@
 """grpc.aio client interceptors that attach the bearer token (and a default deadline) to every call, so every
-stub on the channel, including the raw AdminService stub, is authorized without per-call code.
+stub on the channel, including the raw tenancy stubs, is authorized without per-call code.
 
 Two classes, not one: grpc.aio files each interceptor object under the first call kind it matches, so an
 object implementing both unary-unary and unary-stream would never see streaming calls."""

@@ -4,7 +4,7 @@
         completion = await client.create_chat_completion("gpt-4o", [{"role": "user", "content": "hi"}])
         async for chunk in client.stream_chat_completion("gpt-4o", messages, max_tokens=50):
             ...
-        users = await client.admin.ListUsers(admin_service_pb2.ListUsersRequest())
+        user = await client.users.GetUser(user_service_pb2.GetUserRequest(name="users/a@example.com"))
 
 Every call carries `authorization: Bearer <token>`; results are the generated proto messages."""
 
@@ -16,7 +16,6 @@ from typing import Protocol, Self, TypedDict, TypeVar, Unpack
 
 import grpc
 from aqueduct.v1 import (
-    admin_service_pb2_grpc,
     chat_pb2,
     chat_service_pb2,
     chat_service_pb2_grpc,
@@ -30,9 +29,14 @@ from aqueduct.v1 import (
     model_pb2,
     model_service_pb2,
     model_service_pb2_grpc,
+    org_service_pb2_grpc,
+    service_account_service_pb2_grpc,
+    team_service_pb2_grpc,
+    token_service_pb2_grpc,
     usage_pb2,
     usage_service_pb2,
     usage_service_pb2_grpc,
+    user_service_pb2_grpc,
 )
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -136,14 +140,36 @@ class AqueductClient:
         self._chat = chat_service_pb2_grpc.ChatServiceStub(self._channel)
         self._embeddings = embedding_service_pb2_grpc.EmbeddingServiceStub(self._channel)
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
-        self._admin = admin_service_pb2_grpc.AdminServiceStub(self._channel)
         self._governance = governance_service_pb2_grpc.GovernanceServiceStub(self._channel)
         self._usage = usage_service_pb2_grpc.UsageServiceStub(self._channel)
+        self._orgs = org_service_pb2_grpc.OrgServiceStub(self._channel)
+        self._users = user_service_pb2_grpc.UserServiceStub(self._channel)
+        self._teams = team_service_pb2_grpc.TeamServiceStub(self._channel)
+        self._tokens = token_service_pb2_grpc.TokenServiceStub(self._channel)
+        self._service_accounts = service_account_service_pb2_grpc.ServiceAccountServiceStub(self._channel)
+
+    # The tenancy services' raw stubs (resource names per AIP-122, e.g. `orgs/acme/teams/eng`); their calls
+    # carry the bearer token too.
+    @property
+    def orgs(self) -> org_service_pb2_grpc.OrgServiceAsyncStub:
+        return self._orgs
 
     @property
-    def admin(self) -> admin_service_pb2_grpc.AdminServiceAsyncStub:
-        """The raw AdminService stub; its calls carry the bearer token too."""
-        return self._admin
+    def users(self) -> user_service_pb2_grpc.UserServiceAsyncStub:
+        return self._users
+
+    @property
+    def teams(self) -> team_service_pb2_grpc.TeamServiceAsyncStub:
+        """Teams and their members."""
+        return self._teams
+
+    @property
+    def tokens(self) -> token_service_pb2_grpc.TokenServiceAsyncStub:
+        return self._tokens
+
+    @property
+    def service_accounts(self) -> service_account_service_pb2_grpc.ServiceAccountServiceAsyncStub:
+        return self._service_accounts
 
     @property
     def channel(self) -> aio.Channel:

@@ -22,7 +22,7 @@ from core.governance.access.exclusions import ExclusionKind, ExclusionPolicy, Ex
 from core.governance.access.scope import Scope, resolve_scope, split_child, split_singleton
 from core.governance.authorization import not_found, require_manage_scope, require_read_scope
 from core.governance.limits.model import ScopeKind
-from core.governance.listing import cut, page_window
+from core.pagination import paginate_items
 
 _LISTS = ExclusionRow.metadata.tables["exclusions"]
 _FLAGS = ExclusionMergeRow.metadata.tables["exclusion_merge_flags"]
@@ -119,19 +119,20 @@ class ExclusionsAdmin:
     async def list_exclusions(
         self, p: Principal, parent: str, page_size: int, page_token: str
     ) -> tuple[list[ExclusionView], str]:
-        offset, size = page_window(page_size, page_token)
         scope = await self._scope(p, parent, "parent", manage=False)
+        # A scope's exclusions are few (a list an operator keeps by hand): paged in memory.
         stmt = (
             select(_LISTS.c.kind, _LISTS.c.name, _LISTS.c.created_at)
             .where(_LISTS.c.scope_kind == scope.kind.value, _LISTS.c.scope_id == scope.id)
             .order_by(_LISTS.c.kind, _LISTS.c.name)
-            .offset(offset)
-            .limit(size + 1)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         views = [ExclusionView(exclusion_name(scope, ExclusionKind(k), n), ExclusionKind(k), n, t) for k, n, t in rows]
-        return cut(views, offset, size)
+        page = paginate_items(
+            views, key_of=lambda view: view.name, page_size=page_size, page_token=page_token, scope=scope.name
+        )
+        return page.items, page.next_page_token
 
     async def get_policy(self, p: Principal, name: str) -> PolicyView:
         scope = await self._scope(p, split_singleton(name, POLICY, "name"), "name", manage=False)

@@ -22,7 +22,7 @@ from core.governance.limits.failover import FailoverLimiter
 from core.governance.limits.model import REQUEST_UNITS, Level, LimitValues, ScopeKind
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.governance.limits.store import LimitTable
-from core.governance.listing import page
+from core.pagination import paginate_items
 
 _TABLE = RateLimitRow.metadata.tables["rate_limits"]
 # Postgres INTEGER; a larger limit is a typo, not a plan.
@@ -144,8 +144,10 @@ class LimitsAdmin:
     ) -> tuple[list[RateLimitView], str]:
         scope = await self._scope(parent, "parent")
         require_read_scope(p, scope, "parent")
-        limits, next_token = page(LIMIT_IDS[scope.kind], page_size, page_token)
-        return await self._views(scope, limits), next_token
+        page = paginate_items(
+            LIMIT_IDS[scope.kind], key_of=str, page_size=page_size, page_token=page_token, scope=scope.name
+        )
+        return await self._views(scope, page.items), page.next_page_token
 
     async def update(
         self, p: Principal, name: str, values: LimitValues, mask: Collection[str], *, allow_missing: bool

@@ -1,4 +1,4 @@
-"""The installed CLI over a real socket against a fake AdminService: metadata, paging, exit codes, and what
+"""The installed CLI over a real socket against fake tenancy services: metadata, paging, exit codes, and what
 reaches stdout versus stderr."""
 
 from __future__ import annotations

@@ -139,3 +139,55 @@ async def test_bad_admin_token_is_rejected_plainly(core_address: str) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: not authenticated"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+async def test_messages_and_the_get_and_update_verbs(core_address: str) -> None:
+    admin = cli_env(core_address, ADMIN_TOKEN)
+    created = ok(await run_cli("org", "create", "acme", env=admin)).stdout
+    assert created.startswith("created org acme (id ") and created.endswith(")\n")
+    user = ok(await run_cli("user", "create", "bob@acme.io", "--org", "acme", env=admin)).stdout
+    assert user.startswith("created user bob@acme.io in org acme with role user (id ")
+    assert ok(await run_cli("team", "create", "ml", "--org", "acme", env=admin)).stdout.startswith(
+        "created team ml in org acme (id "
+    )
+    added = ok(await run_cli("team", "add-member", "ml", "--org", "acme", "--user", "bob@acme.io", env=admin))
+    assert added.stdout == "bob@acme.io is a member of team ml in org acme\n"
+    again = ok(
+        await run_cli("team", "add-member", "ml", "--org", "acme", "--user", "bob@acme.io", "--admin", env=admin)
+    )
+    assert again.stdout == "bob@acme.io is a team admin of team ml in org acme\n"
+
+    org = json.loads(ok(await run_cli("org", "get", "acme", "--json", env=admin)).stdout)
+    assert set(org) == {"id", "name", "create_time"} and org["name"] == "acme"
+    promoted = ok(await run_cli("user", "update", "bob@acme.io", "--role", "org-admin", env=admin))
+    assert promoted.stdout == "user bob@acme.io now has role org-admin\n"
+    got = json.loads(ok(await run_cli("user", "get", "bob@acme.io", "--json", env=admin)).stdout)
+    assert (got["email"], got["org"], got["role"]) == ("bob@acme.io", "acme", "org-admin")
+    team = ok(await run_cli("team", "get", "ml", "--org", "acme", env=admin)).stdout.splitlines()
+    assert team[0].split() == ["NAME", "ORG", "ID", "CREATE_TIME"] and team[1].split()[:2] == ["ml", "acme"]
+
+    secret_of(await run_cli("token", "create", "--user", "bob@acme.io", "--name", "ci", env=admin))
+    [token] = json.loads(ok(await run_cli("token", "list", "--user", "bob@acme.io", "--json", env=admin)).stdout)
+    updated = ok(
+        await run_cli("token", "update", token["id"], "--name", "laptop", "--expires-at", "2099-01-01", env=admin)
+    )
+    assert updated.stdout == f"updated token {token['id']} (laptop), expires 2099-01-01T00:00:00Z\n"
+    shown = json.loads(ok(await run_cli("token", "get", token["id"], "--json", env=admin)).stdout)
+    assert (shown["name"], shown["expire_time"]) == ("laptop", "2099-01-01T00:00:00Z")
+
+    secret_of(
+        await run_cli("sa", "create", "bot", "--team", "ml", "--org", "acme", "--owner", "bob@acme.io", env=admin)
+    )
+    ok(await run_cli("user", "create", "carol@acme.io", "--org", "acme", env=admin))
+    handed = ok(
+        await run_cli("sa", "update", "bot", "--team", "ml", "--org", "acme", "--owner", "carol@acme.io", env=admin)
+    )
+    assert handed.stdout == "service account bot of team ml in org acme is owned by carol@acme.io\n"
+    account = json.loads(
+        ok(await run_cli("sa", "get", "bot", "--team", "ml", "--org", "acme", "--json", env=admin)).stdout
+    )
+    assert (account["owner_email"], account["team"], account["org"]) == ("carol@acme.io", "ml", "acme")
+
+    missing = await run_cli("org", "get", "nope", env=admin)
+    assert (missing.returncode, missing.stderr) == (1, "error: not found: orgs/nope not found\n")

@@ -1,5 +1,5 @@
-"""AqueductClient against fake Chat/Embedding/Model/Admin services on a real socket: bearer metadata on every
-stub (admin included), chunk flattening, early-exit cancellation, model paging."""
+"""AqueductClient against fake Chat/Embedding/Model/tenancy services on a real socket: bearer metadata on every
+stub (tenancy included), chunk flattening, early-exit cancellation, model paging."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 import grpc
 import pytest
 from aqueduct.v1 import (
-    admin_service_pb2,
-    admin_service_pb2_grpc,
     chat_pb2,
     chat_service_pb2,
     chat_service_pb2_grpc,
@@ -21,10 +19,13 @@ from aqueduct.v1 import (
     model_pb2,
     model_service_pb2,
     model_service_pb2_grpc,
+    org_service_pb2,
+    token_service_pb2,
+    user_service_pb2,
 )
 from aqueduct_client import AqueductClient
 
-from tests.integration.cli.cli_harness import FakeAdminService
+from tests.integration.cli.cli_harness import FakeTenancy
 
 TOKEN = "sk-client-test"
 STREAM_CHUNKS = 6
@@ -96,24 +97,25 @@ class FakeInference(
 
 
 @pytest.fixture
-async def fake_services() -> AsyncIterator[tuple[str, FakeInference]]:
+async def fake_services() -> AsyncIterator[tuple[str, FakeInference, FakeTenancy]]:
     server = grpc.aio.server()
     # The generated bases answer UNIMPLEMENTED for the RPCs the fake does not need.
     inference = FakeInference()  # type: ignore[abstract]
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(inference, server)
     embedding_service_pb2_grpc.add_EmbeddingServiceServicer_to_server(inference, server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(inference, server)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(FakeAdminService(), server)  # type: ignore[abstract]
+    tenancy = FakeTenancy()
+    tenancy.add_to(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
-        yield f"127.0.0.1:{port}", inference
+        yield f"127.0.0.1:{port}", inference, tenancy
     finally:
         await server.stop(None)
 
 
-async def test_chat_embeddings_models_and_admin(fake_services: tuple[str, FakeInference]) -> None:
-    target, inference = fake_services
+async def test_chat_embeddings_models_and_admin(fake_services: tuple[str, FakeInference, FakeTenancy]) -> None:
+    target, inference, tenancy = fake_services
     async with AqueductClient(target, TOKEN) as client:
         completion = await client.create_chat_completion(
             "gpt-x", [{"role": "user", "content": "hi"}], temperature=0.0, max_tokens=5
@@ -133,14 +135,21 @@ async def test_chat_embeddings_models_and_admin(fake_services: tuple[str, FakeIn
         assert [m.id for m in await client.list_models()] == ["m0", "m1", "m2"]
         assert (await client.get_model("m1")).id == "m1"
 
-        # The raw admin stub is authorized too (the fake rejects anything but its own tokens).
-        with pytest.raises(grpc.aio.AioRpcError) as denied:
-            await client.admin.ListOrgs(admin_service_pb2.ListOrgsRequest())
-        assert denied.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        # The raw tenancy stubs are authorized too (the fake rejects anything but its own tokens).
+        calls = (
+            client.orgs.ListOrgs(org_service_pb2.ListOrgsRequest()),
+            client.users.ListUsers(user_service_pb2.ListUsersRequest()),
+            client.tokens.ListTokens(token_service_pb2.ListTokensRequest()),
+        )
+        for call in calls:
+            with pytest.raises(grpc.aio.AioRpcError) as denied:
+                await call
+            assert denied.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert [m["authorization"] for m in tenancy.seen_metadata] == [f"Bearer {TOKEN}"] * len(calls)
 
 
-async def test_leaving_a_stream_early_cancels_it(fake_services: tuple[str, FakeInference]) -> None:
-    target, inference = fake_services
+async def test_leaving_a_stream_early_cancels_it(fake_services: tuple[str, FakeInference, FakeTenancy]) -> None:
+    target, inference, _ = fake_services
     async with AqueductClient(target, TOKEN) as client:
         stream = client.stream_chat_completion("gpt-x", [{"role": "user", "content": "x"}])
         async for _chunk in stream:
@@ -149,8 +158,8 @@ async def test_leaving_a_stream_early_cancels_it(fake_services: tuple[str, FakeI
         await asyncio.wait_for(inference.stream_cancelled.wait(), 5)
 
 
-async def test_wrong_token_is_unauthenticated(fake_services: tuple[str, FakeInference]) -> None:
-    target, _ = fake_services
+async def test_wrong_token_is_unauthenticated(fake_services: tuple[str, FakeInference, FakeTenancy]) -> None:
+    target, _, _ = fake_services
     async with AqueductClient(target, "sk-wrong") as client:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await client.list_models()

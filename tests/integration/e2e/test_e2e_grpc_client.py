@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from aqueduct.v1 import admin_service_pb2, chat_pb2, chat_service_pb2, chat_service_pb2_grpc
+from aqueduct.v1 import chat_pb2, chat_service_pb2, chat_service_pb2_grpc, org_service_pb2, token_service_pb2
 from aqueduct_client import AqueductClient
 
 from tests.support.fake_upstream import FakeUpstream
@@ -30,10 +30,10 @@ async def test_typed_client_chat_stream_embeddings_models(
         assert (await client.get_model("main")).id == "chat-model"
 
         # A user's token may list its own tokens but not create orgs.
-        own = await client.admin.ListTokens(admin_service_pb2.ListTokensRequest())
+        own = await client.tokens.ListTokens(token_service_pb2.ListTokensRequest())
         assert len(own.tokens) == 1
         with pytest.raises(grpc.aio.AioRpcError) as denied:
-            await client.admin.CreateOrg(admin_service_pb2.CreateOrgRequest(name="nope"))
+            await client.orgs.CreateOrg(org_service_pb2.CreateOrgRequest(org_id="nope"))
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 

@@ -147,7 +147,9 @@ def test_grpc_health_and_reflection_need_no_token(gateway: Gateway) -> None:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         [reply] = list(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
         names = {s.name for s in reply.list_services_response.service}
-        assert {"aqueduct.v1.ChatService", "aqueduct.v1.AdminService", "grpc.health.v1.Health"} <= names
+        tenancy = {f"aqueduct.v1.{n}Service" for n in ("Org", "User", "Team", "Token", "ServiceAccount")}
+        assert {"aqueduct.v1.ChatService", "grpc.health.v1.Health", *tenancy} <= names
+        assert "aqueduct.v1.AdminService" not in names
 
 
 @pytest.mark.parametrize("path", ["/health", "/v1/models"])

@@ -284,7 +284,12 @@ class _Models(model_service_pb2_grpc.ModelServiceServicer):
         self, request: model_service_pb2.ListModelsRequest, context: Context
     ) -> model_service_pb2.ListModelsResponse:
         self.core.record("ListModels", request, context)
-        return model_service_pb2.ListModelsResponse(models=MODELS)
+        # One model per page, as core pages (AIP-158): the façade must walk every page for OpenAI's list.
+        start = int(request.page_token or 0)
+        more = start + 1 < len(MODELS)
+        return model_service_pb2.ListModelsResponse(
+            models=MODELS[start : start + 1], next_page_token=str(start + 1) if more else ""
+        )
 
     async def GetModel(
         self, request: model_service_pb2.GetModelRequest, context: Context

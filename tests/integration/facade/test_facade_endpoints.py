@@ -66,10 +66,12 @@ async def test_embeddings_base64_raw(http: httpx2.AsyncClient) -> None:
 
 async def test_models(any_client: openai.AsyncOpenAI, fake_core: FakeCore) -> None:
     listed = [m.id async for m in any_client.models.list()]
+    pages = [c.request.page_token for c in fake_core.calls if c.method == "ListModels"]
     one = await any_client.models.retrieve("org/model-x")
     with pytest.raises(openai.NotFoundError) as info:
         await any_client.models.retrieve("vendor/missing")
     assert listed == ["gpt-test", "org/model-x"]
+    assert pages[-2:] == ["", "1"]  # one OpenAI list, every core page
     assert one.id == "org/model-x" and one.owned_by == "openai" and one.object == "model"
     assert info.value.code == "model_not_found"
     assert fake_core.last.request.id == "vendor/missing"

@@ -12,7 +12,16 @@ from typing import Any
 import grpc
 import openai
 import pytest
-from aqueduct.v1 import admin_service_pb2, tenancy_pb2
+from aqueduct.v1 import (
+    org_service_pb2,
+    service_account_pb2,
+    service_account_service_pb2,
+    team_service_pb2,
+    token_pb2,
+    token_service_pb2,
+    user_pb2,
+    user_service_pb2,
+)
 from openai.types.chat import ChatCompletionMessageParam
 
 from tests.support.fake_upstream import FakeUpstream
@@ -83,32 +92,37 @@ class Tenant:
     gateway: Gateway
     org: str
 
-    def _admin(self, call: str, request: Any) -> Any:
-        stub = self.gateway.admin()
+    def _admin(self, service: str, call: str, request: Any) -> Any:
+        stub = getattr(self.gateway.admin(), service)
         return getattr(stub, call)(request, metadata=(("authorization", f"Bearer {ADMIN_TOKEN}"),))
 
-    def user(self, name: str, role: tenancy_pb2.Role.ValueType = tenancy_pb2.ROLE_USER) -> tuple[str, str]:
+    def user(self, name: str, role: user_pb2.Role.ValueType = user_pb2.ROLE_USER) -> tuple[str, str]:
         """(email, token secret) of a new user of this org."""
         email = f"{name}-{uuid.uuid4().hex[:6]}@{self.org}.test"
-        self._admin("CreateUser", admin_service_pb2.CreateUserRequest(email=email, org=self.org, role=role))
-        secret = self._admin("CreateToken", admin_service_pb2.CreateTokenRequest(user_email=email, name="t")).secret
+        user = user_pb2.User(org=f"orgs/{self.org}", role=role)
+        self._admin("users", "CreateUser", user_service_pb2.CreateUserRequest(user_id=email, user=user))
+        token = token_pb2.Token(user=f"users/{email}", display_name="t")
+        secret = self._admin("tokens", "CreateToken", token_service_pb2.CreateTokenRequest(token=token)).secret
         return email, secret
 
     def team(self, name: str) -> str:
-        self._admin("CreateTeam", admin_service_pb2.CreateTeamRequest(name=name, org=self.org))
+        request = team_service_pb2.CreateTeamRequest(parent=f"orgs/{self.org}", team_id=name)
+        self._admin("teams", "CreateTeam", request)
         return name
 
     def service_account(self, team: str, owner: str, name: str) -> tuple[str, str]:
         """(token id, secret) of a new service account of `team`."""
-        reply = self._admin(
-            "CreateServiceAccount",
-            admin_service_pb2.CreateServiceAccountRequest(name=name, team=team, org=self.org, owner_email=owner),
+        request = service_account_service_pb2.CreateServiceAccountRequest(
+            parent=f"orgs/{self.org}/teams/{team}",
+            service_account_id=name,
+            service_account=service_account_pb2.ServiceAccount(owner=f"users/{owner}"),
         )
-        return reply.service_account.token_id, reply.secret
+        reply = self._admin("service_accounts", "CreateServiceAccount", request)
+        return reply.service_account.token.removeprefix("tokens/"), reply.secret
 
     def token_id(self, email: str) -> str:
-        reply = self._admin("ListTokens", admin_service_pb2.ListTokensRequest(user_email=email))
-        return str(reply.tokens[0].id)
+        reply = self._admin("tokens", "ListTokens", token_service_pb2.ListTokensRequest(user=f"users/{email}"))
+        return str(reply.tokens[0].name).removeprefix("tokens/")
 
     def cli(self, *args: str, token: str = ADMIN_TOKEN, check: bool = True) -> Any:
         return self.gateway.cli(*args, token=token, check=check)
@@ -117,8 +131,8 @@ class Tenant:
 @pytest.fixture
 def tenant(gateway: Gateway) -> Tenant:
     org = f"org{uuid.uuid4().hex[:8]}"
-    gateway.admin().CreateOrg(
-        admin_service_pb2.CreateOrgRequest(name=org), metadata=(("authorization", f"Bearer {ADMIN_TOKEN}"),)
+    gateway.admin().orgs.CreateOrg(
+        org_service_pb2.CreateOrgRequest(org_id=org), metadata=(("authorization", f"Bearer {ADMIN_TOKEN}"),)
     )
     return Tenant(gateway, org)
 

@@ -10,12 +10,12 @@ import json
 from typing import Any
 
 import httpx2
-from aqueduct.v1 import tenancy_pb2
+from aqueduct.v1 import user_pb2
 
 from tests.integration.governance.conftest import MESSAGES, Tenant, sdk
 from tests.support.waiting import wait_until
 
-ORG_ADMIN = tenancy_pb2.ROLE_ORG_ADMIN
+ORG_ADMIN = user_pb2.ROLE_ORG_ADMIN
 
 
 def report(tenant: Tenant, *args: str, token: str | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from core.governance.access.admin import ExclusionsAdmin
 from core.governance.access.exclusions import ExclusionKind, ExclusionPolicy, ExclusionTable, load_exclusion_table
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.settings import Settings
-from core.tenancy import TenancyService
+from core.tenancy import Tenancy
 from tests.unit.tenancy.world import BOOT, World, build_world
 
 M, MCP = ExclusionKind.MODEL, ExclusionKind.MCP_SERVER
@@ -25,7 +25,7 @@ M, MCP = ExclusionKind.MODEL, ExclusionKind.MCP_SERVER
 @pytest.fixture
 async def world(engine: AsyncEngine) -> World:
     settings = Settings()
-    return await build_world(TenancyService(create_sessionmaker(engine), Authenticator(engine, settings), settings))
+    return await build_world(Tenancy.create(create_sessionmaker(engine), Authenticator(engine, settings), settings))
 
 
 @pytest.fixture

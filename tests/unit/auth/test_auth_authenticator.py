@@ -16,9 +16,12 @@ from core.db.engine import create_engine, create_sessionmaker
 from core.db.tables import ApiTokenRow
 from core.errors import InvalidToken, MissingCredentials, TokenExpired
 from core.settings import Settings
-from core.tenancy import TenancyService
+from core.tenancy import Tenancy
+from core.tenancy.names import OrgName, ServiceAccountName, TeamName, TokenName, UserName
 from tests.unit.auth.fake_clock import FakeClock
 from tests.unit.tenancy.world import BOOT
+
+OA = UserName("oa@acme.test")
 
 ADMIN_TOKEN = "sk-admin-bootstrap-secret"
 
@@ -26,7 +29,7 @@ ADMIN_TOKEN = "sk-admin-bootstrap-secret"
 @dataclass
 class Env:
     auth: Authenticator
-    tenancy: TenancyService
+    tenancy: Tenancy
     clock: FakeClock
     engine: object
 
@@ -37,10 +40,10 @@ async def env(database_url: str) -> AsyncIterator[Env]:
     settings = Settings(database_url=database_url)  # default TTLs: 3 s positive, 1 s negative
     clock = FakeClock()
     auth = Authenticator(engine, settings, ADMIN_TOKEN, clock=clock)
-    tenancy = TenancyService(create_sessionmaker(engine), auth, settings, clock=clock)
-    await tenancy.create_org(BOOT, "acme")
-    await tenancy.create_user(BOOT, "oa@acme.test", "acme", Role.ORG_ADMIN)
-    await tenancy.create_team(BOOT, "eng", "acme")
+    tenancy = Tenancy.create(create_sessionmaker(engine), auth, settings, clock=clock)
+    await tenancy.orgs.create(BOOT, OrgName("acme"))
+    await tenancy.users.create(BOOT, OA, OrgName("acme"), Role.ORG_ADMIN)
+    await tenancy.teams.create(BOOT, TeamName("acme", "eng"))
     try:
         yield Env(auth, tenancy, clock, engine)
     finally:
@@ -70,7 +73,7 @@ async def test_bootstrap_admin(env: Env) -> None:
 
 
 async def test_personal_token_principal(env: Env) -> None:
-    created = await env.tenancy.create_token(BOOT, "oa@acme.test", "laptop")
+    created = await env.tenancy.tokens.create(BOOT, OA, "laptop")
     p = await env.auth.authenticate(f"Bearer {created.secret}")
     assert (p.role, p.user_email, p.org_name, p.token_id, p.token_name) == (
         Role.ORG_ADMIN,
@@ -83,7 +86,7 @@ async def test_personal_token_principal(env: Env) -> None:
 
 
 async def test_service_account_principal_is_a_plain_user_of_its_team(env: Env) -> None:
-    created = await env.tenancy.create_service_account(BOOT, "bot", "eng", "acme", "oa@acme.test")
+    created = await env.tenancy.service_accounts.create(BOOT, ServiceAccountName("acme", "eng", "bot"), OA)
     p = await env.auth.authenticate(f"Bearer {created.secret}")
     assert p.role is Role.USER  # not its owner's org-admin role
     assert (p.service_account_name, p.team_name, p.org_name, p.user_email) == ("bot", "eng", "acme", "oa@acme.test")
@@ -91,14 +94,14 @@ async def test_service_account_principal_is_a_plain_user_of_its_team(env: Env) -
 
 
 async def test_repeated_authentication_hits_the_cache(env: Env) -> None:
-    created = await env.tenancy.create_token(BOOT, "oa@acme.test")
+    created = await env.tenancy.tokens.create(BOOT, OA, "")
     for _ in range(50):
         await env.auth.authenticate(f"Bearer {created.secret}")
     assert env.auth.cache.loads == 1
 
 
 async def test_expiry_is_checked_on_every_request_without_the_database(env: Env) -> None:
-    created = await env.tenancy.create_token(BOOT, "oa@acme.test", expires_at=env.clock.now() + timedelta(seconds=2))
+    created = await env.tenancy.tokens.create(BOOT, OA, "", expires_at=env.clock.now() + timedelta(seconds=2))
     await env.auth.authenticate(f"Bearer {created.secret}")
     env.clock.advance(2.5)  # still within the cache TTL
     with pytest.raises(TokenExpired):
@@ -107,19 +110,19 @@ async def test_expiry_is_checked_on_every_request_without_the_database(env: Env)
 
 
 async def test_local_delete_and_regenerate_take_effect_at_once(env: Env) -> None:
-    first = await env.tenancy.create_token(BOOT, "oa@acme.test")
+    first = await env.tenancy.tokens.create(BOOT, OA, "")
     await env.auth.authenticate(f"Bearer {first.secret}")
-    regenerated = await env.tenancy.regenerate_token(BOOT, first.token.id)
+    regenerated = await env.tenancy.tokens.regenerate(BOOT, TokenName(first.token.id))
     with pytest.raises(InvalidToken):
         await env.auth.authenticate(f"Bearer {first.secret}")
     await env.auth.authenticate(f"Bearer {regenerated.secret}")
-    await env.tenancy.delete_token(BOOT, first.token.id)
+    await env.tenancy.tokens.delete(BOOT, TokenName(first.token.id))
     with pytest.raises(InvalidToken):
         await env.auth.authenticate(f"Bearer {regenerated.secret}")
 
 
 async def test_delete_on_another_replica_takes_effect_within_the_ttl(env: Env) -> None:
-    created = await env.tenancy.create_token(BOOT, "oa@acme.test")
+    created = await env.tenancy.tokens.create(BOOT, OA, "")
     await env.auth.authenticate(f"Bearer {created.secret}")
     async with create_sessionmaker(env.engine)() as session:  # type: ignore[arg-type]
         await session.exec(delete(ApiTokenRow))  # what another replica's DeleteToken does to the table
@@ -132,8 +135,8 @@ async def test_delete_on_another_replica_takes_effect_within_the_ttl(env: Env) -
 
 
 async def test_deleting_the_user_revokes_at_once(env: Env) -> None:
-    created = await env.tenancy.create_token(BOOT, "oa@acme.test")
+    created = await env.tenancy.tokens.create(BOOT, OA, "")
     await env.auth.authenticate(f"Bearer {created.secret}")
-    await env.tenancy.delete_user(BOOT, "oa@acme.test")
+    await env.tenancy.users.delete(BOOT, OA)
     with pytest.raises(InvalidToken):
         await env.auth.authenticate(f"Bearer {created.secret}")

@@ -1,5 +1,6 @@
-"""A fake AdminService stub for running CLI verbs without a channel: it records requests and replays
-canned responses (one per call, in order)."""
+"""A fake of the tenancy stubs for running CLI verbs without a channel: it records requests and replays canned
+responses (one per call, in order). Every service attribute (`admin.orgs`, `admin.teams`, ...) is the fake
+itself, since RPC names are unique across the tenancy services."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections import defaultdict, deque
 from typing import Any
 
 import pytest
+
+SERVICES = ("orgs", "users", "teams", "tokens", "service_accounts")
 
 
 class FakeAdmin:
@@ -18,6 +21,8 @@ class FakeAdmin:
         self._responses[method].extend(responses)
 
     def __getattr__(self, method: str) -> Any:
+        if method in SERVICES:
+            return self
         if not method[:1].isupper():
             raise AttributeError(method)
 

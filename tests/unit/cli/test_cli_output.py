@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from aqueduct.v1 import tenancy_pb2
+from aqueduct.v1 import service_account_pb2, token_pb2, user_pb2
 from aqueduct_client.cli._output import Row, render_json, render_table, timestamp_to_iso
-from aqueduct_client.cli._resources import TOKEN_COLUMNS, token_row, user_row
+from aqueduct_client.cli._resources import (
+    SERVICE_ACCOUNT_COLUMNS,
+    TOKEN_COLUMNS,
+    service_account_row,
+    token_row,
+    user_row,
+)
 from google.protobuf.timestamp_pb2 import Timestamp
 
 
@@ -48,22 +54,42 @@ def test_timestamps_are_iso_utc_with_z() -> None:
 
 
 def test_token_row_has_snake_case_keys_and_null_for_never_expiring() -> None:
-    token = tenancy_pb2.Token(
-        id="tok_1",
-        name="ci",
+    token = token_pb2.Token(
+        name="tokens/0a1",
+        display_name="ci",
         preview="sk-abc...xyz",
-        user_email="a@x.io",
+        user="users/a@x.io",
         create_time=ts(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
     )
     row = token_row(token)
     assert set(row) == set(TOKEN_COLUMNS)
+    assert (row["id"], row["name"], row["user_email"]) == ("0a1", "ci", "a@x.io")
     assert row["expire_time"] is None
     assert row["service_account"] is None
     assert row["create_time"] == "2026-01-02T03:04:05Z"
     token.expire_time.CopyFrom(ts(datetime(2027, 1, 1, tzinfo=UTC)))
     assert token_row(token)["expire_time"] == "2027-01-01T00:00:00Z"
+    token.service_account = "orgs/acme/teams/ml/serviceAccounts/bot"
+    assert token_row(token)["service_account"] == "bot"
+
+
+def test_resource_names_become_the_historical_short_keys() -> None:
+    account = service_account_pb2.ServiceAccount(
+        name="orgs/acme/teams/ml/serviceAccounts/bot", uid="s1", owner="users/a@x.io", token="tokens/0a1"
+    )
+    row = service_account_row(account)
+    assert set(row) == set(SERVICE_ACCOUNT_COLUMNS)
+    assert {k: v for k, v in row.items() if k != "create_time"} == {
+        "id": "s1",
+        "name": "bot",
+        "team": "ml",
+        "org": "acme",
+        "owner_email": "a@x.io",
+        "token_id": "0a1",
+    }
 
 
 def test_user_row_spells_roles_like_the_flag() -> None:
-    assert user_row(tenancy_pb2.User(email="a@x.io", role=tenancy_pb2.ROLE_ORG_ADMIN))["role"] == "org-admin"
-    assert user_row(tenancy_pb2.User(email="a@x.io", role=tenancy_pb2.ROLE_ADMIN))["role"] == "admin"
+    admin = user_row(user_pb2.User(name="users/a@x.io", org="orgs/acme", role=user_pb2.ROLE_ADMIN))
+    assert (admin["email"], admin["org"], admin["role"]) == ("a@x.io", "acme", "admin")
+    assert user_row(user_pb2.User(name="users/a@x.io", role=user_pb2.ROLE_ORG_ADMIN))["role"] == "org-admin"

@@ -96,11 +96,11 @@ async def test_embedding_model_rejected_for_completions() -> None:
 def test_model_catalog_pages_by_token_and_resolves_aliases() -> None:
     registry = make_deps(FakeProvider(), RecordingSink()).registry
     catalog = ModelCatalog(registry)
-    page, token = catalog.page(2, "")
-    assert [m.name for m in page] == ["chat-model", "embed-model"] and token
-    page, token = catalog.page(2, token)
-    assert [m.name for m in page] == ["text-model"] and token == ""
-    assert [m.name for m in catalog.page(0, "")[0]] == ["chat-model", "embed-model", "text-model"]
+    first = catalog.page(2, "")
+    assert [m.name for m in first.items] == ["chat-model", "embed-model"] and first.next_page_token
+    rest = catalog.page(2, first.next_page_token)
+    assert [m.name for m in rest.items] == ["text-model"] and rest.next_page_token == ""
+    assert [m.name for m in catalog.page(0, "").items] == ["chat-model", "embed-model", "text-model"]
     assert catalog.get("main").name == "chat-model"
     with pytest.raises(InvalidRequest) as info:
         catalog.page(1, "%%%")

@@ -20,14 +20,14 @@ from core.governance.limits.model import Level, LimitValues, ScopeKind
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.governance.limits.store import LimitTable, load_limit_table
 from core.settings import Settings
-from core.tenancy import TenancyService
+from core.tenancy import Tenancy
 from tests.unit.tenancy.world import BOOT, World, build_world
 
 
 @pytest.fixture
 async def world(engine: AsyncEngine) -> World:
     settings = Settings()
-    tenancy = TenancyService(create_sessionmaker(engine), Authenticator(engine, settings), settings)
+    tenancy = Tenancy.create(create_sessionmaker(engine), Authenticator(engine, settings), settings)
     return await build_world(tenancy)
 
 

@@ -1,4 +1,4 @@
-"""A TenancyService over the migrated database of each test (tests/conftest.py)."""
+"""The tenancy resource classes over the migrated database of each test (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from core.auth.authenticator import Authenticator
 from core.db.engine import create_engine, create_sessionmaker
 from core.settings import Settings
-from core.tenancy import TenancyService
+from core.tenancy import Tenancy
 
 
 @pytest.fixture
-async def tenancy(database_url: str) -> AsyncIterator[TenancyService]:
+async def tenancy(database_url: str) -> AsyncIterator[Tenancy]:
     engine = create_engine(database_url)
     settings = Settings(database_url=database_url, max_tokens_per_user=3)
     authenticator = Authenticator(engine, settings, admin_token=None)
     try:
-        yield TenancyService(create_sessionmaker(engine), authenticator, settings)
+        yield Tenancy.create(create_sessionmaker(engine), authenticator, settings)
     finally:
         await engine.dispose()

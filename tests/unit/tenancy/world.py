@@ -6,9 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.auth.principal import Principal, Role
-from core.tenancy import OrgView, TenancyService, UserView
+from core.tenancy import OrgView, Tenancy, UserView
+from core.tenancy.names import OrgName, ServiceAccountName, TeamName, UserName
 
 BOOT = Principal(role=Role.ADMIN, is_bootstrap_admin=True)
+ACME = OrgName("acme")
+GLOBEX = OrgName("globex")
+ENG = TeamName("acme", "eng")
+OPS = TeamName("globex", "ops")
+BOT = ServiceAccountName("acme", "eng", "bot")
+
+
+def user(email: str) -> UserName:
+    return UserName(email)
 
 
 def principal_of(user: UserView, org: OrgView) -> Principal:
@@ -26,28 +36,28 @@ class World:
     bot_token_id: str = ""
 
 
-async def build_world(svc: TenancyService) -> World:
+async def build_world(t: Tenancy) -> World:
     w = World()
-    for name in ("acme", "globex"):
-        w.orgs[name] = await svc.create_org(BOOT, name)
+    for name in (ACME, GLOBEX):
+        w.orgs[name.org] = await t.orgs.create(BOOT, name)
     people = {
-        "admin": ("admin@acme.test", "acme", Role.ADMIN),
-        "oa": ("oa@acme.test", "acme", Role.ORG_ADMIN),
-        "ta": ("ta@acme.test", "acme", Role.USER),
-        "u": ("u@acme.test", "acme", Role.USER),
-        "other": ("other@acme.test", "acme", Role.USER),
-        "ob": ("ob@globex.test", "globex", Role.ORG_ADMIN),
-        "ub": ("ub@globex.test", "globex", Role.USER),
+        "admin": ("admin@acme.test", ACME, Role.ADMIN),
+        "oa": ("oa@acme.test", ACME, Role.ORG_ADMIN),
+        "ta": ("ta@acme.test", ACME, Role.USER),
+        "u": ("u@acme.test", ACME, Role.USER),
+        "other": ("other@acme.test", ACME, Role.USER),
+        "ob": ("ob@globex.test", GLOBEX, Role.ORG_ADMIN),
+        "ub": ("ub@globex.test", GLOBEX, Role.USER),
     }
     for key, (email, org, role) in people.items():
-        w.users[key] = await svc.create_user(BOOT, email, org, role)
-        w.actors[key] = principal_of(w.users[key], w.orgs[org])
+        w.users[key] = await t.users.create(BOOT, UserName(email), org, role)
+        w.actors[key] = principal_of(w.users[key], w.orgs[org.org])
     w.actors["boot"] = BOOT
-    await svc.create_team(BOOT, "eng", "acme")
-    await svc.create_team(BOOT, "ops", "globex")
-    await svc.add_team_member(BOOT, "eng", "acme", "ta@acme.test", team_admin=True)
-    await svc.add_team_member(BOOT, "eng", "acme", "u@acme.test")
-    bot = await svc.create_service_account(BOOT, "bot", "eng", "acme", "ta@acme.test")
+    await t.teams.create(BOOT, ENG)
+    await t.teams.create(BOOT, OPS)
+    await t.members.create(BOOT, ENG, UserName("ta@acme.test"), team_admin=True)
+    await t.members.create(BOOT, ENG, UserName("u@acme.test"), team_admin=False)
+    bot = await t.service_accounts.create(BOOT, BOT, UserName("ta@acme.test"))
     w.bot_token_id = bot.service_account.token_id
     w.actors["sa"] = Principal(
         role=Role.USER,
@@ -57,5 +67,5 @@ async def build_world(svc: TenancyService) -> World:
         team_id="eng",
         service_account_id=bot.service_account.id,
     )
-    w.user_token_id = (await svc.create_token(BOOT, "u@acme.test", "laptop")).token.id
+    w.user_token_id = (await t.tokens.create(BOOT, UserName("u@acme.test"), "laptop")).token.id
     return w

@@ -28,9 +28,13 @@ class ListModelsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """Page size; 0 means all."""
+    """Maximum number to return: 0 means the server default (100), values above 1000 are treated as 1000,
+    negative values are INVALID_ARGUMENT. The server may return fewer; keep asking while next_page_token is set.
+    """
     page_token: _builtins.str
-    """Token from a previous response's next_page_token."""
+    """next_page_token of the previous response; empty for the first page. Opaque; a token from another
+    listing is INVALID_ARGUMENT.
+    """
     def __init__(
         self,
         *,
@@ -131,9 +135,13 @@ class ListDeploymentsRequest(_message.Message):
     model: _builtins.str
     """Only this model's deployments (name or alias); empty means every model."""
     page_size: _builtins.int
-    """Page size; 0 means all."""
+    """Maximum number to return: 0 means the server default (100), values above 1000 are treated as 1000,
+    negative values are INVALID_ARGUMENT. The server may return fewer; keep asking while next_page_token is set.
+    """
     page_token: _builtins.str
-    """Token from a previous response's next_page_token."""
+    """next_page_token of the previous response; empty for the first page. Opaque; a token from another
+    listing is INVALID_ARGUMENT.
+    """
     def __init__(
         self,
         *,

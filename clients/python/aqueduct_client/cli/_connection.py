@@ -1,4 +1,4 @@
-"""Where core is and who the caller is: resolves --core/--token/env, opens an authorized AdminService stub.
+"""Where core is and who the caller is: resolves --core/--token/env, opens the authorized tenancy stubs.
 
 The CLI makes one short call per run, so it uses the synchronous grpc API; the bearer token and the deadline
 are attached by a client interceptor so every command handler just calls the stub."""
@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
-from aqueduct.v1 import admin_service_pb2_grpc
+from aqueduct.v1 import (
+    org_service_pb2_grpc,
+    service_account_service_pb2_grpc,
+    team_service_pb2_grpc,
+    token_service_pb2_grpc,
+    user_service_pb2_grpc,
+)
 
 from aqueduct_client._bearer import bearer_metadata
 from aqueduct_client.cli._errors import EXIT_USAGE, CliError
@@ -119,13 +125,34 @@ class _AuthorizeCalls(grpc.UnaryUnaryClientInterceptor):
         return continuation(details, request)
 
 
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """The tenancy services' stubs over one authorized channel: what an admin verb's handler gets."""
+
+    orgs: org_service_pb2_grpc.OrgServiceStub
+    users: user_service_pb2_grpc.UserServiceStub
+    teams: team_service_pb2_grpc.TeamServiceStub
+    tokens: token_service_pb2_grpc.TokenServiceStub
+    service_accounts: service_account_service_pb2_grpc.ServiceAccountServiceStub
+
+    @classmethod
+    def over(cls, channel: grpc.Channel) -> Admin:
+        return cls(
+            org_service_pb2_grpc.OrgServiceStub(channel),
+            user_service_pb2_grpc.UserServiceStub(channel),
+            team_service_pb2_grpc.TeamServiceStub(channel),
+            token_service_pb2_grpc.TokenServiceStub(channel),
+            service_account_service_pb2_grpc.ServiceAccountServiceStub(channel),
+        )
+
+
 @contextmanager
-def open_admin(connection: Connection) -> Iterator[admin_service_pb2_grpc.AdminServiceStub]:
-    """An AdminService stub whose calls carry the credential and deadline; the channel closes on exit."""
+def open_admin(connection: Connection) -> Iterator[Admin]:
+    """The tenancy stubs, whose calls carry the credential and deadline; the channel closes on exit."""
     channel = grpc.insecure_channel(connection.address)
     try:
         authorized = grpc.intercept_channel(channel, _AuthorizeCalls(connection.token, connection.timeout))
-        yield admin_service_pb2_grpc.AdminServiceStub(authorized)
+        yield Admin.over(authorized)
     finally:
         channel.close()
 

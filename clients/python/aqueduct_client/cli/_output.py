@@ -60,3 +60,9 @@ def print_rows(rows: Sequence[Row], columns: Sequence[str], *, as_json: bool, ou
     """Print rows as JSON (every key) or as a table (the given columns)."""
     text = render_json(rows) if as_json else render_table(rows, columns)
     print(text, file=out)
+
+
+def print_one(row: Row, columns: Sequence[str], *, as_json: bool, out: TextIO) -> None:
+    """Print one resource (a `get` verb): a JSON object, or a one-row table."""
+    text = json.dumps(dict(row), indent=2, ensure_ascii=False) if as_json else render_table([row], columns)
+    print(text, file=out)

@@ -1,5 +1,6 @@
-"""Verbs that talk to a service other than AdminService (GovernanceService, UsageService): the same
-connection flags, credential, deadline and error reporting as the admin verbs."""
+"""Verbs that talk to a service other than the tenancy services (GovernanceService, UsageService): the same
+connection flags, credential, deadline and error reporting as the admin verbs, plus the scope flags the
+governance and usage verbs share (--org / --team with --org / --user / --token-id)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Aqueduct: a self-hosted, OpenAI-compatible AI gateway.",
-        epilog="Admin commands talk to core's gRPC AdminService; see `aqueduct COMMAND --help`.",
+        epilog="Admin commands talk to core's gRPC services (OrgService, UserService, ...); see COMMAND --help.",
     )
     add_connection_arguments(parser, suppress_defaults=False)
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")

@@ -1,54 +1,54 @@
-"""`aqueduct org create|list|delete`."""
+"""`aqueduct org create|list|get|delete`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from aqueduct.v1 import admin_service_pb2
+from aqueduct.v1 import org_pb2, org_service_pb2
 
-from aqueduct_client.cli._command import (
-    LIST_PAGE_SIZE,
-    AdminStub,
-    SubParsers,
-    add_json_flag,
-    add_noun,
-    add_verb,
-    all_pages,
-)
-from aqueduct_client.cli._output import print_rows
+from aqueduct_client import names
+from aqueduct_client.cli._command import Noun, Verb, arg, list_all
+from aqueduct_client.cli._connection import Admin
+from aqueduct_client.cli._output import print_one, print_rows
 from aqueduct_client.cli._resources import ORG_COLUMNS, org_row
 
 
-def register(subparsers: SubParsers) -> None:
-    verbs = add_noun(subparsers, "org", "manage orgs (tenants)")
-
-    create = add_verb(verbs, "create", "create an org", _create)
-    create.add_argument("name", metavar="NAME")
-
-    listing = add_verb(verbs, "list", "list orgs", _list)
-    add_json_flag(listing)
-
-    delete = add_verb(verbs, "delete", "delete an empty org", _delete)
-    delete.add_argument("name", metavar="NAME")
-
-
-def _create(args: argparse.Namespace, admin: AdminStub) -> int:
-    org = admin.CreateOrg(admin_service_pb2.CreateOrgRequest(name=args.name)).org
-    print(f"created org {org.name} (id {org.id})")
+def _create(args: argparse.Namespace, admin: Admin) -> int:
+    request = org_service_pb2.CreateOrgRequest(org_id=args.name, org=org_pb2.Org())
+    org = admin.orgs.CreateOrg(request).org
+    print(f"created org {names.segment(org.name, 'orgs')} (id {org.uid})")
     return 0
 
 
-def _list(args: argparse.Namespace, admin: AdminStub) -> int:
-    pages = all_pages(
-        lambda token: admin.ListOrgs(admin_service_pb2.ListOrgsRequest(page_size=LIST_PAGE_SIZE, page_token=token))
-    )
-    rows = [org_row(org) for page in pages for org in page.orgs]
-    print_rows(rows, ORG_COLUMNS, as_json=args.json, out=sys.stdout)
+def _list(args: argparse.Namespace, admin: Admin) -> int:
+    orgs = list_all(admin.orgs.ListOrgs, org_service_pb2.ListOrgsRequest(), "orgs")
+    print_rows([org_row(org) for org in orgs], ORG_COLUMNS, as_json=args.json, out=sys.stdout)
     return 0
 
 
-def _delete(args: argparse.Namespace, admin: AdminStub) -> int:
-    admin.DeleteOrg(admin_service_pb2.DeleteOrgRequest(name=args.name))
+def _get(args: argparse.Namespace, admin: Admin) -> int:
+    org = admin.orgs.GetOrg(org_service_pb2.GetOrgRequest(name=names.org(args.name))).org
+    print_one(org_row(org), ORG_COLUMNS, as_json=args.json, out=sys.stdout)
+    return 0
+
+
+def _delete(args: argparse.Namespace, admin: Admin) -> int:
+    admin.orgs.DeleteOrg(org_service_pb2.DeleteOrgRequest(name=names.org(args.name)))
     print(f"deleted org {args.name}")
     return 0
+
+
+_NAME = arg("name", metavar="NAME")
+
+NOUN = Noun(
+    "org",
+    "manage orgs (tenants)",
+    (
+        Verb("create", "create an org", _create, (_NAME,)),
+        Verb("list", "list orgs", _list, json=True),
+        Verb("get", "show one org", _get, (_NAME,), json=True),
+        Verb("delete", "delete an empty org", _delete, (_NAME,)),
+    ),
+)
+register = NOUN.register
