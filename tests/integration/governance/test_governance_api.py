@@ -9,7 +9,7 @@ import grpc
 import pytest
 from aqueduct.v1 import governance_pb2 as gpb
 from aqueduct.v1 import governance_service_pb2 as pb
-from aqueduct.v1 import tenancy_pb2
+from aqueduct.v1 import user_pb2
 from aqueduct_client import AqueductClient
 from aqueduct_client.governance_names import exclusion_name, exclusion_policy_name, rate_limit_name, user_scope
 
@@ -103,7 +103,7 @@ async def test_another_orgs_resources_are_not_found_like_absent_ones(tenant: Ten
     email, _ = tenant.user("ann")
     other = Tenant(tenant.gateway, f"{tenant.org}x")
     tenant.cli("org", "create", other.org)
-    _, intruder = other.user("boss", role=tenancy_pb2.ROLE_ORG_ADMIN)
+    _, intruder = other.user("boss", role=user_pb2.ROLE_ORG_ADMIN)
     real, fake = user_scope(email), user_scope(f"nobody@{tenant.org}.test")
     calls = {
         "GetRateLimit": lambda c, s: c.get_rate_limit(rate_limit_name(s)),
