@@ -5,6 +5,7 @@ the server distribution adds them."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,10 +29,15 @@ print("leaked:" + ",".join(leaked))
 @pytest.fixture(scope="module")
 def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("client-venv")
-    venv.EnvBuilder(with_pip=True, clear=True).create(root)
+    # A copy: setuptools builds in the source tree, which must stay clean.
+    source = shutil.copytree(
+        REPO / "clients" / "python", root / "src", ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
+    venv.EnvBuilder(with_pip=True, clear=True).create(root / "venv")
+    root = root / "venv"
     python = root / "bin" / "python"
     installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(REPO / "clients" / "python")],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(source)],
         capture_output=True,
         text=True,
         timeout=600,
