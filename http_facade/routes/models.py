@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from aqueduct_openai import model_list_to_json, model_to_json
 
-from ._common import RouteDeps, both_paths, unary
+from ._common import RouteDeps, endpoint_routes, unary
 
 LIST_ENDPOINT = "GET /v1/models"
 
@@ -38,6 +38,6 @@ def routes(deps: RouteDeps) -> list[Route]:
         return await unary(call, _render_one, fwd)
 
     return [
-        *(Route(path, list_models, methods=["GET"]) for path in both_paths("/models")),
-        *(Route(path, get_model, methods=["GET"]) for path in both_paths("/models/{model_id:path}")),
+        *endpoint_routes("/models", list_models, "GET"),
+        *endpoint_routes("/models/{model_id:path}", get_model, "GET"),
     ]
