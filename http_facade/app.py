@@ -1,14 +1,16 @@
 """The façade's app factory: OpenAI JSON in, gRPC to core out. No business logic, no database.
 
-Every route goes through the app's one middleware pipeline (FastAPI's, plus UnexpectedErrors), so middleware
-added to the app applies to all of them alike. Routes are plain Starlette routes reading the raw body: the
-codec validates the JSON, and a FastAPI path operation (pydantic parsing, dependency solving) would parse it
-a second time, costing ~40 µs per request. Every error, including the framework's own 404/405, leaves in
-OpenAI's shape; a body that is not valid JSON is the codec's 400."""
+Every route goes through the app's one middleware pipeline (FastAPI's), so middleware added to the app applies
+to all of them alike, and its exception handlers answer every error in OpenAI's shape: the router's 404/405, and
+a 500 for an exception escaping a route (Starlette then re-raises it to the server, which logs the traceback).
+Routes are plain Starlette routes reading the raw body: the codec validates the JSON (invalid JSON is its 400),
+and a FastAPI path operation (pydantic parsing, dependency solving) would parse it a second time, ~40 µs per
+request."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -20,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .core_client import CoreClient
-from .errors import OpenAIError, error_response
+from .errors import OpenAIError, error_response, server_error
 from .forwarding import request_id_of
-from .middleware import UnexpectedErrors
 from .routes import RouteDeps, all_routes
 from .settings import FacadeSettings
+
+log = logging.getLogger("aqueduct.facade")
 
 # FastAPI's built-in OpenTelemetry looks up the global providers on every request (~6 µs); the façade sets
 # none up, so it stays off. Metrics come in as middleware of this same pipeline.
@@ -63,13 +66,19 @@ def create_app(
         openapi_url=None,
         telemetry=_NO_TELEMETRY,
     )
-    app.add_middleware(UnexpectedErrors, max_request_id_length=settings.max_request_id_length)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return error_response(_http_error(request, exc), request_id_of(request, settings.max_request_id_length))
 
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        # The client sees a generic message and the request id; the server logs the traceback.
+        rid = request_id_of(request, settings.max_request_id_length)
+        log.error("unhandled error on %s %s (request id %s): %r", request.method, request.url.path, rid, exc)
+        return error_response(server_error(), rid)
+
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)
     return app
 
 

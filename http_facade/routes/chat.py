@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from aqueduct_openai import chat_chunk_to_json, chat_completion_to_json, chat_params_from_json
 
-from ._common import BadRequest, RouteDeps, both_paths, parse_body, stream, unary
+from ._common import BadRequest, RouteDeps, endpoint_routes, parse_body, stream, unary
 
 ENDPOINT = "POST /v1/chat/completions"
 
@@ -42,4 +42,4 @@ def routes(deps: RouteDeps) -> list[Route]:
         )
         return await unary(unary_call, _render, fwd)
 
-    return [Route(path, create_chat_completion, methods=["POST"]) for path in both_paths("/chat/completions")]
+    return endpoint_routes("/chat/completions", create_chat_completion, "POST")

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from aqueduct_openai import embedding_list_to_json, embedding_params_from_json
 
-from ._common import BadRequest, RouteDeps, both_paths, parse_body, unary
+from ._common import BadRequest, RouteDeps, endpoint_routes, parse_body, unary
 
 ENDPOINT = "POST /v1/embeddings"
 
@@ -32,4 +32,4 @@ def routes(deps: RouteDeps) -> list[Route]:
         )
         return await unary(call, _render, fwd)
 
-    return [Route(path, create_embeddings, methods=["POST"]) for path in both_paths("/embeddings")]
+    return endpoint_routes("/embeddings", create_embeddings, "POST")

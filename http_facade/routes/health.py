@@ -15,7 +15,7 @@ from aqueduct_contract import RATE_LIMIT_HEALTH_SERVICE
 
 from ..errors import OpenAIError
 from ..responses import json_response
-from ._common import RouteDeps, both_paths
+from ._common import RouteDeps, endpoint_routes
 
 
 async def _details(deps: RouteDeps) -> dict[str, str]:
@@ -46,4 +46,4 @@ def routes(deps: RouteDeps) -> list[Route]:
         error = OpenAIError(503, reason, "server_error")
         return json_response({"status": "unavailable", **error.body()}, 503)
 
-    return [Route(path, health, methods=["GET"]) for path in both_paths("/health")]
+    return endpoint_routes("/health", health, "GET")

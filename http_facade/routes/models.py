@@ -15,7 +15,7 @@ from http_facade.errors import error_response, from_rpc_error
 from http_facade.forwarding import response_headers
 from http_facade.responses import json_response
 
-from ._common import RouteDeps, both_paths, unary
+from ._common import RouteDeps, endpoint_routes, unary
 
 LIST_ENDPOINT = "GET /v1/models"
 # Core's maximum page size (core.pagination.MAX_PAGE_SIZE): one call for any realistic model list.
@@ -52,6 +52,6 @@ def routes(deps: RouteDeps) -> list[Route]:
         return await unary(call, _render_one, fwd)
 
     return [
-        *(Route(path, list_models, methods=["GET"]) for path in both_paths("/models")),
-        *(Route(path, get_model, methods=["GET"]) for path in both_paths("/models/{model_id:path}")),
+        *endpoint_routes("/models", list_models, "GET"),
+        *endpoint_routes("/models/{model_id:path}", get_model, "GET"),
     ]

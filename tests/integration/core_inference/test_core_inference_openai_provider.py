@@ -236,3 +236,15 @@ async def test_https_upstream_with_an_untrusted_certificate_is_unavailable(tls_u
 def test_api_base_must_be_http_or_https() -> None:
     with pytest.raises(ConfigError, match="api_base"):
         _provider("ftp://127.0.0.1/v1")
+
+
+@pytest.mark.parametrize(("total", "gap"), [(0.3, 5), (5, 0.3)])
+async def test_a_stream_whose_head_is_late_times_out(upstream: FakeUpstream, total: float, gap: float) -> None:
+    # `timeout` bounds the wait for the upstream to accept a stream, and `stream_timeout` any silence, this one
+    # too: either ends the wait long before the fake's 3 s answer (which would otherwise be a success).
+    p = _provider(upstream.base_url, api_key=KEY, timeout=total, stream_timeout=gap)
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await p.stream_chat_completion(_chat(stream=True, x_fake={"latency_ms": 3000}), request_id="r")
+    finally:
+        await p.aclose()

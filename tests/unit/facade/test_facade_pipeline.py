@@ -77,7 +77,8 @@ async def app_and_seen() -> AsyncIterator[tuple[FastAPI, list[tuple[str, str]]]]
 
 
 async def call(app: FastAPI, method: str, path: str) -> httpx2.Response:
-    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=True)
+    # Starlette re-raises an unexpected exception to the server after answering (for its log): the answer counts.
+    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://facade") as client:
         body = BODY if method == "POST" else None
         return await client.request(method, path, json=body, headers={"x-request-id": f"rid-{method}{path}"})
@@ -101,10 +102,10 @@ async def test_each_route_passes_the_middleware_and_answers_an_exception_alike(
         assert response.headers["x-request-id"] == f"rid-{method}{path}"
         assert response.headers["content-type"] == "application/json"
     assert seen == requests_for(app)
-    # Logged once per request, with the request id; the client never sees the exception's text.
-    errors = [r for r in caplog.records if r.name == "aqueduct.facade"]
+    # Logged once per request with the request id; the client never sees the exception's text.
+    errors = [r.getMessage() for r in caplog.records if r.name == "aqueduct.facade"]
     assert len(errors) == len(seen)
-    assert all("core exploded" not in r.getMessage() and r.exc_info for r in errors)
+    assert all(f"request id rid-{method}{path}" in line for line, (method, path) in zip(errors, seen, strict=True))
 
 
 async def test_unknown_paths_and_wrong_methods_pass_the_middleware_too(
