@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from aqueduct.v1 import chat_pb2
 
@@ -186,75 +186,56 @@ def _choices(d: JsonObject) -> list[Any]:
     return [] if value is None else require_list(value, "choices")
 
 
+# A whole completion and one stream chunk have the same shape; a choice holds a `message` in one, a `delta` in
+# the other.
+_Response = TypeVar("_Response", chat_pb2.ChatCompletion, chat_pb2.ChatCompletionChunk)
+
+
 def chat_completion_from_json(d: Any) -> chat_pb2.ChatCompletion:
     """Upstream response JSON -> ChatCompletion."""
-    body = require_object(d, "")
-    completion = chat_pb2.ChatCompletion()
-    read_header(body, completion)
-    for i, item in enumerate(_choices(body)):
-        path = f"choices[{i}]"
-        c = require_object(item, path)
-        choice = completion.choices.add(index=_index(c, path), finish_reason=_finish_reason(c, path))
-        choice.logprobs_json = _logprobs_json(c)
-        message = c.get("message")
-        if message is not None:
-            message_into(choice.message, message, join(path, "message"), require_role=False)
-        choice.extra_json = split_extra(c, _CHOICE_KEYS)
-    usage = body.get("usage")
-    if usage is not None:
-        completion.usage.CopyFrom(usage_from_json(usage, "usage"))
-    completion.extra_json = split_extra(body, _RESPONSE_KEYS)
-    return completion
+    return _response_from_json(d, chat_pb2.ChatCompletion(), "message")
 
 
 def chat_completion_to_json(c: chat_pb2.ChatCompletion) -> JsonObject:
-    out = header_to_json(c, CHAT_COMPLETION_OBJECT)
-    choices = []
-    for i, choice in enumerate(c.choices):
-        path = f"choices[{i}]"
-        rendered: JsonObject = {
-            "index": choice.index,
-            "message": message_to_json(choice.message, join(path, "message")),
-            "logprobs": json_text_or_none(choice.logprobs_json, join(path, "logprobs_json")),
-            "finish_reason": choice.finish_reason or None,
-        }
-        choices.append(merge_extra(rendered, choice.extra_json, _CHOICE_KEYS, path))
-    out["choices"] = choices
-    if c.HasField("usage"):
-        out["usage"] = usage_to_json(c.usage, "usage")
-    write_tail(c, out)
-    return merge_extra(out, c.extra_json, _RESPONSE_KEYS, "")
+    return _response_to_json(c, CHAT_COMPLETION_OBJECT, "message")
 
 
 def chat_chunk_from_json(d: Any) -> chat_pb2.ChatCompletionChunk:
     """One upstream stream event's JSON -> ChatCompletionChunk."""
-    body = require_object(d, "")
-    chunk = chat_pb2.ChatCompletionChunk()
-    read_header(body, chunk)
-    for i, item in enumerate(_choices(body)):
-        path = f"choices[{i}]"
-        c = require_object(item, path)
-        choice = chunk.choices.add(index=_index(c, path), finish_reason=_finish_reason(c, path))
-        choice.logprobs_json = _logprobs_json(c)
-        delta = c.get("delta")
-        if delta is not None:
-            message_into(choice.delta, delta, join(path, "delta"), require_role=False)
-        choice.extra_json = split_extra(c, _CHOICE_KEYS)
-    usage = body.get("usage")
-    if usage is not None:
-        chunk.usage.CopyFrom(usage_from_json(usage, "usage"))
-    chunk.extra_json = split_extra(body, _RESPONSE_KEYS)
-    return chunk
+    return _response_from_json(d, chat_pb2.ChatCompletionChunk(), "delta")
 
 
 def chat_chunk_to_json(c: chat_pb2.ChatCompletionChunk) -> JsonObject:
-    out = header_to_json(c, CHAT_CHUNK_OBJECT)
+    return _response_to_json(c, CHAT_CHUNK_OBJECT, "delta")
+
+
+def _response_from_json(d: Any, response: _Response, message_key: str) -> _Response:
+    body = require_object(d, "")
+    read_header(body, response)
+    for i, item in enumerate(_choices(body)):
+        path = f"choices[{i}]"
+        c = require_object(item, path)
+        choice = response.choices.add(index=_index(c, path), finish_reason=_finish_reason(c, path))
+        choice.logprobs_json = _logprobs_json(c)
+        message = c.get(message_key)
+        if message is not None:
+            message_into(getattr(choice, message_key), message, join(path, message_key), require_role=False)
+        choice.extra_json = split_extra(c, _CHOICE_KEYS)
+    usage = body.get("usage")
+    if usage is not None:
+        response.usage.CopyFrom(usage_from_json(usage, "usage"))
+    response.extra_json = split_extra(body, _RESPONSE_KEYS)
+    return response
+
+
+def _response_to_json(c: _Response, object_name: str, message_key: str) -> JsonObject:
+    out = header_to_json(c, object_name)
     choices = []
     for i, choice in enumerate(c.choices):
         path = f"choices[{i}]"
         rendered: JsonObject = {
             "index": choice.index,
-            "delta": message_to_json(choice.delta, join(path, "delta")),
+            message_key: message_to_json(getattr(choice, message_key), join(path, message_key)),
             "logprobs": json_text_or_none(choice.logprobs_json, join(path, "logprobs_json")),
             "finish_reason": choice.finish_reason or None,
         }
