@@ -65,7 +65,7 @@ PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 XDIST ?= -n 2
 # The coverage floor sits a few points under what the suite measures (92% on 2026-12-04, in-process code only:
 # the `aqueduct serve` subprocesses of the end-to-end tests are not measured).
-COVERAGE := --cov=core --cov=http_facade --cov=aqueduct_openai --cov=aqueduct_server \
+COVERAGE := --cov=core --cov=http_facade --cov=aqueduct_openai --cov=aqueduct_contract --cov=aqueduct_server \
 	--cov=clients/python/aqueduct_client --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 COVERAGE_FLOOR ?= 88
 
@@ -73,7 +73,7 @@ unit: $(STAMP)
 	$(PYTEST) $(XDIST) tests/unit $(PYTEST_ARGS)
 
 integration: $(STAMP) $(NPM_STAMP)
-	$(PYTEST) $(XDIST) tests/integration tests/contract tests/bench $(PYTEST_ARGS)
+	$(PYTEST) $(XDIST) tests/integration tests/security tests/contract tests/bench $(PYTEST_ARGS)
 
 test: $(STAMP) $(NPM_STAMP) buf-lint buf-breaking lint typecheck layering
 	$(PYTEST) $(XDIST) $(COVERAGE) $(PYTEST_ARGS)
