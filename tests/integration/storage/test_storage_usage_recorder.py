@@ -16,38 +16,11 @@ from core.db.engine import create_engine
 from core.db.migrate import upgrade
 from core.db.tables import UsageRecordRow
 from core.settings import Settings
-from core.usage.events import UsageEvent
 from core.usage.recorder import UsageRecorder, event_row
+from tests.support.usage_events import event as usage_event
 from tests.support.waiting import async_wait_until
 
 COUNT = select(func.count()).select_from(UsageRecordRow)
-
-
-def usage(i: int = 0, **overrides: object) -> UsageEvent:
-    fields: dict[str, object] = dict(
-        request_id=f"req-{i}",
-        created_at=datetime(2030, 1, 1, tzinfo=UTC),
-        token_id="t1",
-        user_id="u1",
-        org_id="o1",
-        team_id=None,
-        service_account_id=None,
-        end_user_id="end-user",
-        model="gpt-x",
-        deployment="gpt-x-2030",
-        endpoint_method="POST",
-        endpoint_path="/v1/chat/completions",
-        status=200,
-        input_tokens=10,
-        output_tokens=5,
-        tokens_estimated=False,
-        latency_ms=12.5,
-        ttft_ms=3.0,
-        user_agent="pytest",
-        client_addr="127.0.0.1",
-    )
-    fields.update(overrides)
-    return UsageEvent(**fields)  # type: ignore[arg-type]
 
 
 def count_inserts(engine: AsyncEngine) -> list[int]:
@@ -78,7 +51,7 @@ async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncE
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=4))
     await recorder.start()
     for i in range(10):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     assert recorder.pending == 10  # record() only queued
     await recorder.close()
     assert await rows(engine) == 10
@@ -91,7 +64,7 @@ async def test_sqlite_batches_go_out_as_a_few_multi_row_inserts(engine: AsyncEng
     inserts = count_inserts(engine)
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=500))
     for i in range(203):
-        recorder.record(usage(i, created_at=datetime(2030, 1, 1, 0, 0, i % 60, 250_000, tzinfo=UTC)))
+        recorder.record(usage_event(i, created_at=datetime(2030, 1, 1, 0, 0, i % 60, 250_000, tzinfo=UTC)))
     assert await recorder.flush()
     assert inserts == [64, 64, 64, 8, 2, 1] and await rows(engine) == 203
     async with engine.connect() as conn:  # stored as the ORM stores them: read back aware, microseconds kept
@@ -105,11 +78,11 @@ async def test_records_arriving_during_a_flush_wait_for_the_next_one(engine: Asy
     inserts = count_inserts(engine)
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=100))
     for i in range(10):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     flushing = asyncio.create_task(recorder.flush())
     await asyncio.sleep(0)  # the flush has taken its batch and is writing it
     for i in range(10, 13):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     assert await flushing is True
     assert sum(inserts) == 10 and recorder.pending == 3
     await recorder.close()
@@ -121,7 +94,7 @@ async def test_a_full_batch_is_written_before_the_interval(engine: AsyncEngine) 
     await recorder.start()
     try:
         for i in range(5):
-            recorder.record(usage(i))
+            recorder.record(usage_event(i))
         await async_wait_until(lambda: _rows_are(engine, 5), what="the full batch in the table")
     finally:
         await recorder.close()
@@ -131,7 +104,7 @@ async def test_interval_flush(engine: AsyncEngine) -> None:
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=0.02, usage_batch_size=500))
     await recorder.start()
     try:
-        recorder.record(usage())
+        recorder.record(usage_event())
         await async_wait_until(lambda: _rows_are(engine, 1), what="the interval flush")
     finally:
         await recorder.close()
@@ -143,7 +116,7 @@ async def test_failed_writes_are_kept_and_retried(tmp_path: Path, caplog: pytest
     try:
         recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=10))
         for i in range(3):
-            recorder.record(usage(i))
+            recorder.record(usage_event(i))
         assert await recorder.flush() is False
         assert recorder.pending == 3
         assert "usage write of 3 records failed" in caplog.text
@@ -158,7 +131,7 @@ async def test_failed_writes_are_kept_and_retried(tmp_path: Path, caplog: pytest
 async def test_memory_is_bounded_and_drops_are_counted(engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
     recorder = UsageRecorder(engine, Settings(usage_batch_size=100), max_pending=3)
     for i in range(5):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     assert (recorder.pending, recorder.dropped) == (3, 2)
     assert "usage queue full" in caplog.text
     await recorder.close()
@@ -170,8 +143,10 @@ async def test_memory_is_bounded_and_drops_are_counted(engine: AsyncEngine, capl
 
 async def test_rows_round_trip_and_long_strings_are_cut(engine: AsyncEngine) -> None:
     recorder = UsageRecorder(engine, Settings())
-    recorder.record(usage(1, end_user_id="e" * 1000, user_agent="a" * 2000, error_message="x" * 5000))
-    recorder.record(usage(2, created_at=datetime(2030, 1, 1), ttft_ms=None, tokens_estimated=True))  # naive -> UTC
+    recorder.record(usage_event(1, end_user_id="e" * 1000, user_agent="a" * 2000, error_message="x" * 5000))
+    recorder.record(
+        usage_event(2, created_at=datetime(2030, 1, 1), ttft_ms=None, tokens_estimated=True)
+    )  # naive -> UTC
     await recorder.close()
     async with engine.connect() as conn:
         stored = (await conn.execute(select(UsageRecordRow).order_by(UsageRecordRow.request_id))).all()
@@ -187,6 +162,6 @@ async def test_rows_round_trip_and_long_strings_are_cut(engine: AsyncEngine) -> 
 
 
 def test_event_row_has_every_column() -> None:
-    row = event_row(usage())
+    row = event_row(usage_event())
     columns = {c.name for c in UsageRecordRow.metadata.tables["usage_records"].columns} - {"id"}
     assert set(row) == columns

@@ -1,4 +1,4 @@
-"""Usage events as the real usage writer receives them (raw rows + rollups), for the reporting tests."""
+"""Usage events as the request path hands them to the usage writer, for the storage and reporting tests."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from core.usage.events import UsageEvent
 
-__all__ = ["event"]
+__all__ = ["T0", "event"]
 
 T0 = datetime(2030, 1, 1, 10, 0, tzinfo=UTC)
 
 
-def event(i: int, **overrides: object) -> UsageEvent:
+def event(i: int = 0, **overrides: object) -> UsageEvent:
     fields: dict[str, object] = dict(
         request_id=f"req-{i}",
         created_at=T0,
