@@ -20,9 +20,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if UNIT not in item.path.parents:
             continue
-        # Until branch h2-redis-settings moves the Redis limiter tests to tests/integration (drop this on merge).
-        if item.get_closest_marker("redis") is not None:
-            continue
         item.add_marker(pytest.mark.disable_socket)
 
 

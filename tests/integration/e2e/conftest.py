@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from tests.support.databases import database_url
@@ -17,6 +18,26 @@ from tests.support.gateway import Gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-key-0123456789"
 TRANSPORT_ENV = "AQUEDUCT_CORE_TRANSPORT"
+
+
+_clients: list[openai.OpenAI] = []
+
+
+def client(gateway: Gateway, token: str, *, v1: bool = True, headers: dict[str, str] | None = None) -> openai.OpenAI:
+    """An OpenAI SDK client on the gateway, closed when the test ends (an unclosed one would warn about its socket
+    in whichever test the garbage collector happens to run in)."""
+    made = openai.OpenAI(
+        base_url=gateway.v1 if v1 else gateway.base_url, api_key=token, max_retries=0, default_headers=headers
+    )
+    _clients.append(made)
+    return made
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
 
 
 @pytest.fixture(scope="session")

@@ -12,16 +12,12 @@ import httpx2
 import openai
 import pytest
 
-from tests.integration.e2e.conftest import UPSTREAM_KEY
+from tests.integration.e2e.conftest import UPSTREAM_KEY, client
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
 from tests.support.waiting import wait_until
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
-
-
-def client(gateway: Gateway, token: str, *, v1: bool = True) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.v1 if v1 else gateway.base_url, api_key=token, max_retries=0)
 
 
 @pytest.mark.parametrize("v1", [True, False], ids=["v1", "no-prefix"])

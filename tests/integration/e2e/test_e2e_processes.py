@@ -14,13 +14,12 @@ from pathlib import Path
 
 import grpc
 import httpx2
-import openai
 import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.integration.e2e.conftest import gateway_config, transport_env
+from tests.integration.e2e.conftest import client, gateway_config, transport_env
 from tests.integration.e2e.test_e2e_usage import usage_rows
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, AQUEDUCT, Gateway
@@ -35,7 +34,7 @@ def test_sigterm_lets_a_running_stream_finish_and_flushes_usage(
     try:
         token = gw.create_user_token("o", "graceful@example.com")
         rid = f"req-{uuid.uuid4().hex}"
-        oc = openai.OpenAI(base_url=gw.v1, api_key=token, max_retries=0, default_headers={"x-request-id": rid})
+        oc = client(gw, token, headers={"x-request-id": rid})
         stream = oc.chat.completions.create(
             model="chat-model",
             messages=[{"role": "user", "content": "hi"}],
@@ -98,7 +97,7 @@ def test_split_core_and_facade_processes(upstream: FakeUpstream, tmp_path: Path)
         gw.core_target, gw.base_url = core_target, base
         token = gw.create_user_token("o", "split@example.com")
         assert httpx2.get(base + "/health").status_code == 200
-        reply = openai.OpenAI(base_url=base + "/v1", api_key=token, max_retries=0).chat.completions.create(
+        reply = client(gw, token).chat.completions.create(
             model="chat-model", messages=[{"role": "user", "content": "hi"}]
         )
         assert reply.choices[0].message.content

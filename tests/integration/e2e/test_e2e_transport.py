@@ -3,8 +3,7 @@ each run asks for, so the tcp runs cannot silently fall back to the in-process c
 
 from __future__ import annotations
 
-import openai
-
+from tests.integration.e2e.conftest import client
 from tests.support.gateway import Gateway
 from tests.support.proc_net import connections_to_port
 
@@ -12,8 +11,7 @@ from tests.support.proc_net import connections_to_port
 def test_facade_reaches_core_over_the_transport_asked_for(
     gateway: Gateway, user_token: str, core_transport: str
 ) -> None:
-    with openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0) as oc:
-        assert oc.models.list().data  # the façade has called core at least once
+    assert client(gateway, user_token).models.list().data  # the façade has called core at least once
     assert gateway.proc is not None
     core_port = int(gateway.core_target.rsplit(":", 1)[1])
     over_tcp = connections_to_port(gateway.proc.pid, core_port)

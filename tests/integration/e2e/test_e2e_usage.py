@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import openai
 import sqlalchemy as sa
 
+from tests.integration.e2e.conftest import client
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 from tests.support.waiting import wait_until
@@ -37,7 +37,7 @@ def usage_rows(gateway: Gateway, request_id: str, *, wait: float = 5.0) -> list[
 
 def test_usage_row_has_attribution_and_user_id(gateway: Gateway, upstream: FakeUpstream, user_token: str) -> None:
     rid = f"req-{uuid.uuid4().hex}"
-    oc = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0, default_headers={"x-request-id": rid})
+    oc = client(gateway, user_token, headers={"x-request-id": rid})
     reply = oc.chat.completions.create(model="main", messages=MESSAGES, extra_body={"user_id": "student-42"})
     assert "user_id" not in upstream.requests[-1].json
     [row] = usage_rows(gateway, rid)
@@ -88,15 +88,14 @@ def test_disconnect_mid_stream_records_usage_and_gateway_stays_healthy(gateway: 
     assert row["status"] == 499
     assert 0 < row["output_tokens"] < 50
     assert httpx2.get(gateway.base_url + "/health").status_code == 200
-    oc = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0)
+    oc = client(gateway, user_token)
     assert oc.chat.completions.create(model="chat-model", messages=MESSAGES).choices
 
 
 def test_no_token_secret_in_database_or_logs(gateway: Gateway, user_token: str) -> None:
     rid = f"req-{uuid.uuid4().hex}"
     headers = {"x-request-id": rid}
-    with openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0, default_headers=headers) as oc:
-        assert oc.chat.completions.create(model="chat-model", messages=MESSAGES).choices
+    assert client(gateway, user_token, headers=headers).chat.completions.create(model="chat-model", messages=MESSAGES)
     assert usage_rows(gateway, rid)  # the usage writer has written what this request left in the database
     secrets = [user_token, ADMIN_TOKEN]
     for secret in secrets:
@@ -118,7 +117,7 @@ def test_no_token_secret_in_database_or_logs(gateway: Gateway, user_token: str) 
 def test_upstream_without_stream_usage_is_estimated(gateway: Gateway, user_token: str) -> None:
     """llama.cpp's server sends no usage in streams: the gateway estimates it and says so."""
     rid = f"req-{uuid.uuid4().hex}"
-    oc = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0, default_headers={"x-request-id": rid})
+    oc = client(gateway, user_token, headers={"x-request-id": rid})
     chunks = list(
         oc.chat.completions.create(
             model="chat-model",

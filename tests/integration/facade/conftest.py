@@ -6,40 +6,25 @@ plain-http loopback connections."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx2
 import openai
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from http_facade.app import create_app
 from http_facade.settings import FacadeSettings
 from tests.integration.facade.facade_fake_core import FakeCore
+from tests.support.asgi_server import serve_on_loopback
 
 KEEPALIVE_SECONDS = 0.1
 
 
 async def serve_facade(core_target: str) -> AsyncIterator[str]:
     app = create_app(core_target, settings=FacadeSettings(stream_keepalive_seconds=KEEPALIVE_SECONDS))
-    config = uvicorn.Config(app, http="httptools", lifespan="on", log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.005)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_on_loopback(app) as url:
+        yield url
 
 
 def sdk(base_url: str) -> openai.AsyncOpenAI:

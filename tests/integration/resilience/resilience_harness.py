@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
-import uvicorn
 from aqueduct.v1 import chat_service_pb2_grpc, model_service_pb2_grpc
 
 from aqueduct_openai import chat_params_from_json
@@ -23,6 +21,7 @@ from core.settings import Settings
 from core.usage.events import UsageEvent
 from http_facade.app import create_app
 from http_facade.settings import FacadeSettings
+from tests.support.asgi_server import serve_on_loopback
 from tests.support.fake_upstream import FakeUpstream
 
 KEY = "sk-upstream-resilience"
@@ -134,20 +133,8 @@ async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
 async def facade(core_target: str) -> AsyncIterator[str]:
     """The real HTTP façade (uvicorn on 127.0.0.1:0) in front of `core_target`; yields its /v1 base URL."""
     app = create_app(core_target, settings=FacadeSettings(stream_keepalive_seconds=0.1))
-    server = uvicorn.Server(uvicorn.Config(app, http="httptools", lifespan="on", log_config=None, access_log=False))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.005)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_on_loopback(app) as url:
+        yield url + "/v1"
 
 
 def chat(model: str, **extra: Any) -> Any:

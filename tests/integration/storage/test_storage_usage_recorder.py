@@ -17,7 +17,7 @@ from core.db.migrate import upgrade
 from core.db.tables import UsageRecordRow
 from core.settings import Settings
 from core.usage.recorder import MAX_ERROR_MESSAGE_CHARS, UsageRecorder, escaped_row, event_row
-from tests.support.usage_events import usage
+from tests.support.usage_events import event as usage_event
 from tests.support.waiting import async_wait_until
 
 COUNT = select(func.count()).select_from(UsageRecordRow)
@@ -51,7 +51,7 @@ async def test_batches_are_one_executemany_each_and_close_flushes(engine: AsyncE
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=4))
     await recorder.start()
     for i in range(10):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     assert recorder.pending == 10  # record() only queued
     await recorder.close()
     assert await rows(engine) == 10
@@ -64,7 +64,7 @@ async def test_sqlite_batches_go_out_as_a_few_multi_row_inserts(engine: AsyncEng
     inserts = count_inserts(engine)
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=500))
     for i in range(203):
-        recorder.record(usage(i, created_at=datetime(2030, 1, 1, 0, 0, i % 60, 250_000, tzinfo=UTC)))
+        recorder.record(usage_event(i, created_at=datetime(2030, 1, 1, 0, 0, i % 60, 250_000, tzinfo=UTC)))
     assert await recorder.flush()
     assert inserts == [64, 64, 64, 8, 2, 1] and await rows(engine) == 203
     async with engine.connect() as conn:  # stored as the ORM stores them: read back aware, microseconds kept
@@ -78,11 +78,11 @@ async def test_records_arriving_during_a_flush_wait_for_the_next_one(engine: Asy
     inserts = count_inserts(engine)
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=100))
     for i in range(10):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     flushing = asyncio.create_task(recorder.flush())
     await asyncio.sleep(0)  # the flush has taken its batch and is writing it
     for i in range(10, 13):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     assert await flushing is True
     assert sum(inserts) == 10 and recorder.pending == 3
     await recorder.close()
@@ -94,7 +94,7 @@ async def test_a_full_batch_is_written_before_the_interval(engine: AsyncEngine) 
     await recorder.start()
     try:
         for i in range(5):
-            recorder.record(usage(i))
+            recorder.record(usage_event(i))
         await async_wait_until(lambda: _rows_are(engine, 5), what="the full batch in the table")
     finally:
         await recorder.close()
@@ -104,7 +104,7 @@ async def test_interval_flush(engine: AsyncEngine) -> None:
     recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=0.02, usage_batch_size=500))
     await recorder.start()
     try:
-        recorder.record(usage())
+        recorder.record(usage_event())
         await async_wait_until(lambda: _rows_are(engine, 1), what="the interval flush")
     finally:
         await recorder.close()
@@ -116,7 +116,7 @@ async def test_failed_writes_are_kept_and_retried(tmp_path: Path, caplog: pytest
     try:
         recorder = UsageRecorder(engine, Settings(usage_flush_interval_seconds=60, usage_batch_size=10))
         for i in range(3):
-            recorder.record(usage(i))
+            recorder.record(usage_event(i))
         assert await recorder.flush() is False
         assert recorder.pending == 3
         assert "usage write of 3 records failed" in caplog.text
@@ -131,7 +131,7 @@ async def test_failed_writes_are_kept_and_retried(tmp_path: Path, caplog: pytest
 async def test_memory_is_bounded_and_drops_are_counted(engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
     recorder = UsageRecorder(engine, Settings(usage_batch_size=100), max_pending=3)
     for i in range(5):
-        recorder.record(usage(i))
+        recorder.record(usage_event(i))
     assert (recorder.pending, recorder.dropped) == (3, 2)
     assert "usage queue full" in caplog.text
     await recorder.close()
@@ -143,8 +143,10 @@ async def test_memory_is_bounded_and_drops_are_counted(engine: AsyncEngine, capl
 
 async def test_rows_round_trip_and_long_strings_are_cut(engine: AsyncEngine) -> None:
     recorder = UsageRecorder(engine, Settings())
-    recorder.record(usage(1, end_user_id="e" * 1000, user_agent="a" * 2000, error_message="x" * 5000))
-    recorder.record(usage(2, created_at=datetime(2030, 1, 1), ttft_ms=None, tokens_estimated=True))  # naive -> UTC
+    recorder.record(usage_event(1, end_user_id="e" * 1000, user_agent="a" * 2000, error_message="x" * 5000))
+    recorder.record(
+        usage_event(2, created_at=datetime(2030, 1, 1), ttft_ms=None, tokens_estimated=True)
+    )  # naive -> UTC
     await recorder.close()
     async with engine.connect() as conn:
         stored = (await conn.execute(select(UsageRecordRow).order_by(UsageRecordRow.request_id))).all()
@@ -164,7 +166,7 @@ async def test_rows_round_trip_and_long_strings_are_cut(engine: AsyncEngine) -> 
 
 
 def test_event_row_has_every_column() -> None:
-    row = event_row(usage())
+    row = event_row(usage_event())
     columns = {c.name for c in UsageRecordRow.metadata.tables["usage_records"].columns} - {"id"}
     assert set(row) == columns
 
@@ -173,7 +175,7 @@ async def test_nul_and_control_characters_never_cost_a_row(engine: AsyncEngine) 
     """PostgreSQL refuses NUL in text: the record is stored without it rather than dropped (security review
     #1: requests with `user_id: "evade\\u0000"` were served and never counted)."""
     recorder = UsageRecorder(engine, Settings())
-    recorder.record(usage(1, end_user_id="evade\x00", user_agent="ua\x00\x1b[2J", error_message="\x00boom"))
+    recorder.record(usage_event(1, end_user_id="evade\x00", user_agent="ua\x00\x1b[2J", error_message="\x00boom"))
     await recorder.close()
     assert (recorder.dropped, recorder.written) == (0, 1)
     async with engine.connect() as conn:
@@ -182,7 +184,7 @@ async def test_nul_and_control_characters_never_cost_a_row(engine: AsyncEngine) 
 
 
 def test_a_refused_row_is_kept_as_printable_ascii_within_its_columns() -> None:
-    row = event_row(usage(1, end_user_id="é\x1b" * 200, model="m\x07", error_message="\u2028" * 5000))
+    row = event_row(usage_event(1, end_user_id="é\x1b" * 200, model="m\x07", error_message="\u2028" * 5000))
     cleaned = escaped_row(row)
     assert cleaned["model"] == "m\\x07"
     assert cleaned["end_user_id"].startswith("\\xe9\\x1b") and len(cleaned["end_user_id"]) == 255

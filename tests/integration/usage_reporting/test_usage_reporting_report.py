@@ -25,7 +25,7 @@ from core.usage.report import (
 )
 from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE
 from core.usage.visibility import usage_filter
-from tests.integration.usage_reporting.conftest import T0, event
+from tests.support.usage_events import T0, event
 
 ADMIN = Principal(role=Role.ADMIN, token_id="t-admin", user_id="u-admin", org_id="o-1")
 ORG_ADMIN = Principal(role=Role.ORG_ADMIN, token_id="t-oa", user_id="u-oa", user_email="oa@one.test", org_id="o-1")

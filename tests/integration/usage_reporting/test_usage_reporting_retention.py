@@ -15,7 +15,7 @@ from core.usage.recorder import UsageRecorder
 from core.usage.retention import RECORDS_TABLE, PurgeResult, RetentionPurger, purge_expired
 from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE
 from core.usage.visibility import usage_filter
-from tests.integration.usage_reporting.conftest import T0, event
+from tests.support.usage_events import T0, event
 from tests.support.waiting import async_wait_until
 
 NOW = T0 + timedelta(days=100)

@@ -13,7 +13,7 @@ from core.usage.events import UsageEvent
 from core.usage.histogram import BOUNDS_MS, COLUMNS, bucket_of, percentile
 from core.usage.recorder import UsageRecorder
 from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE
-from tests.integration.usage_reporting.conftest import T0, event
+from tests.support.usage_events import T0, event
 
 
 async def write(engine: AsyncEngine, events: list[UsageEvent]) -> None:

@@ -19,7 +19,7 @@ from core.db.tables import UsageRecordRow, UsageSpoolCheckpointRow
 from core.settings import Settings
 from core.usage.recorder import UsageRecorder
 from core.usage.spool import INTERRUPTED_STATUS, UsageSpool, claim_orphans, spool_directory
-from tests.support.usage_events import usage
+from tests.support.usage_events import event as usage
 
 
 @pytest.fixture
