@@ -49,7 +49,7 @@ class GetUsageReportRequest(_message.Message):
     user belongs to. Those requests are the service accounts' usage, never counted in totals or groups.
     """
     page_size: _builtins.int
-    """Most groups per page (default 1,000, at most 10,000); a page also stops before about 1 MiB of groups."""
+    """Most groups per page (default 5,000, at most 10,000); a page also stops before about 2.5 MiB of groups."""
     page_token: _builtins.str
     """The next_page_token of the previous page; the other fields must be the same as for the first page, whose
     range (including a default end_time) every following page keeps.
