@@ -8,11 +8,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+from concurrent import futures
 from datetime import UTC, datetime, timedelta
+
+import grpc
 
 from tests.integration.usage_reporting.conftest import event
 from tests.security.conftest import record_events
-from tests.support.gateway import Gateway
+from tests.support.gateway import AQUEDUCT, Gateway
 
 HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=5)
 WINDOW = ("--since", HOUR.isoformat(), "--until", (HOUR + timedelta(hours=1)).isoformat())
@@ -77,3 +82,27 @@ def test_error_lines_are_escaped(gateway: Gateway) -> None:
     assert result.returncode != 0
     assert_clean(result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
+
+
+class _Hostile(grpc.GenericRpcHandler):
+    """A server whose error details carry what an upstream's error text may (every call is refused)."""
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        def refuse(request: bytes, context: grpc.ServicerContext) -> bytes:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, HOSTILE_ERROR + TITLE)
+
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
+def test_error_details_from_the_server_are_escaped() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[_Hostile()])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        env = {**os.environ, "AQUEDUCT_CORE": f"127.0.0.1:{port}", "AQUEDUCT_ADMIN_TOKEN": "sk-x"}
+        result = subprocess.run([AQUEDUCT, "usage"], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        server.stop(None)
+    assert result.returncode == 1
+    assert_clean(result.stderr)
+    assert result.stderr == "error: failed precondition: upstream said \\x1b[2Jhi\\nerror: FORGED\\x1b]0;pwned\\x07\n"
