@@ -5,7 +5,6 @@ email, a service account its token)."""
 from __future__ import annotations
 
 import dataclasses
-
 from datetime import datetime, timedelta
 
 import pytest
