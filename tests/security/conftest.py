@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
-import pytest
 from aqueduct.v1 import org_service_pb2, team_pb2, team_service_pb2
 from sqlalchemy import insert
 
@@ -19,30 +17,14 @@ from core.settings import Settings
 from core.usage.events import UsageEvent
 from core.usage.recorder import UsageRecorder
 from core.usage.retention import RECORDS_TABLE
-from tests.integration.governance.conftest import Tenant, governance_config
-from tests.support.fake_upstream import FakeUpstream
+
+# The governance tests' fake upstream and gateway (SQLite, no Redis), as fixtures of these tests too.
+from tests.integration.governance.conftest import Tenant, gateway, upstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 
+__all__ = ["gateway", "upstream"]
+
 ADMIN_MD = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
-
-
-@pytest.fixture(scope="session")
-def upstream() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="session")
-def gateway(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    workdir: Path = tmp_path_factory.mktemp("gw-security")
-    db_url = f"sqlite:///{workdir / 'aqueduct.db'}"
-    gw = Gateway(governance_config(upstream.url, db_url), workdir)
-    gw.db_url = db_url  # type: ignore[attr-defined]
-    gw.start()
-    try:
-        yield gw
-    finally:
-        gw.stop()
 
 
 def new_tenant(gateway: Gateway) -> Tenant:

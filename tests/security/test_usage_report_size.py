@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from aqueduct.v1 import usage_pb2
@@ -75,18 +76,7 @@ def test_export_of_large_error_texts(gateway: Gateway) -> None:
         ),
     )
     old = [
-        dict(
-            request_id=f"old-{i}",
-            created_at=EXPORT_HOUR + timedelta(minutes=50),
-            endpoint_method="POST",
-            endpoint_path="/v1/chat/completions",
-            status=502,
-            input_tokens=1,
-            output_tokens=0,
-            tokens_estimated=False,
-            latency_ms=1.0,
-            error_message="x" * (1 << 20),
-        )
+        {**asdict(event(10_000 + i, created_at=EXPORT_HOUR + timedelta(minutes=50))), "error_message": "x" * (1 << 20)}
         for i in range(5)
     ]
     insert_raw_records(gateway, old)
