@@ -1,6 +1,8 @@
 """Page tokens of usage reports: where the next page starts, and the range of the first page (whose default
 end, "now", must not move between pages), bound to the report's other parameters (AIP-158). A token only
-positions a page; what the caller may see is decided again for each page."""
+positions a page; what the caller may see is decided again for each page. Pages are offsets into the groups
+ordered by requests: a range that is still receiving usage may move a group across a page boundary between
+two calls (a past range never changes)."""
 
 from __future__ import annotations
 
