@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aqueduct.v1 import usage_pb2
 from aqueduct_client import AqueductClient
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -34,6 +35,7 @@ def user_id(i: int) -> str:
     return f"{i:06d}-".ljust(USER_ID_CHARS, "u")
 
 
+@pytest.mark.timeout(600)  # 16,000 rows written and reported four times, on a shared CI machine
 def test_group_by_user_id_with_16000_distinct_user_ids(gateway: Gateway) -> None:
     record_events(
         gateway,
