@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from core.auth.principal import current_principal
 from core.usage.report import Bucket, GroupBy, UsageGroup, UsagePoint, UsageQuery, UsageStats
-from core.usage.reporting import UsageReporting
+from core.usage.reporting import UsageReporting, page_size
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -112,21 +112,37 @@ class UsageServicer(usage_service_pb2_grpc.UsageServiceServicer):
     ) -> usage_service_pb2.GetUsageReportResponse:
         since, until = UsageReporting.default_range(_time(request, "start_time"), _time(request, "end_time"))
         query = UsageQuery(
-            since=since, until=until, group_by=_GROUP_BY.get(request.group_by), bucket=_BUCKETS.get(request.bucket)
+            since=since,
+            until=until,
+            group_by=_GROUP_BY.get(request.group_by),
+            bucket=_BUCKETS.get(request.bucket),
+            page_size=page_size(request.page_size),
         )
-        report = await self._reporting.report(current_principal(), request.scope, query)
-        return usage_service_pb2.GetUsageReportResponse(
+        report, named, next_token = await self._reporting.report(
+            current_principal(),
+            request.scope,
+            query,
+            include_end_user=request.include_end_user,
+            token=request.page_token,
+        )
+        response = usage_service_pb2.GetUsageReportResponse(
             start_time=_ts(report.since),
             end_time=_ts(report.until),
             totals=_stats(report.totals),
             series=_points(report.series),
             groups=[_group(g) for g in report.groups],
+            next_page_token=next_token,
         )
+        if named is not None:
+            response.end_user_totals.CopyFrom(_stats(named.totals))
+        return response
 
     async def ExportUsageRecords(
         self, request: usage_service_pb2.ExportUsageRecordsRequest, context: Context
     ) -> AsyncIterator[usage_service_pb2.ExportUsageRecordsResponse]:
         since, until = UsageReporting.default_range(_time(request, "start_time"), _time(request, "end_time"))
-        batches = self._reporting.export(current_principal(), request.scope, since, until)
+        batches = self._reporting.export(
+            current_principal(), request.scope, since, until, include_end_user=request.include_end_user
+        )
         async for batch in batches:
             yield usage_service_pb2.ExportUsageRecordsResponse(records=[usage_record(row) for row in batch])

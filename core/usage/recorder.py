@@ -51,7 +51,7 @@ _EVENT_FIELDS = tuple(f.name for f in fields(UsageEvent))
 # An upstream's error text is kept for diagnosis, not archived: a 50 MB error body must not become a 50 MB row.
 MAX_ERROR_MESSAGE_CHARS = 4096
 # sqlmodel's AutoString is a TypeDecorator over String: ask for the length through the attribute.
-_MAX_LENGTHS: dict[str, int] = {
+MAX_TEXT_LENGTHS: dict[str, int] = {
     c.name: length for c in _TABLE.columns if isinstance(length := getattr(c.type, "length", None), int)
 } | {"error_message": MAX_ERROR_MESSAGE_CHARS}
 
@@ -60,7 +60,7 @@ def event_row(event: UsageEvent) -> dict[str, Any]:
     """The usage_records row of an event. Over-long strings are cut to their column (PostgreSQL would reject
     the whole batch), NUL characters removed (PostgreSQL refuses them in text); a naive timestamp is UTC."""
     row = {name: getattr(event, name) for name in _EVENT_FIELDS}  # asdict() deep-copies: 3x slower
-    for name, limit in _MAX_LENGTHS.items():
+    for name, limit in MAX_TEXT_LENGTHS.items():
         value = row.get(name)
         if isinstance(value, str):
             if "\x00" in value:
@@ -76,7 +76,7 @@ def escaped_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row the database refused, with every text field reduced to printable ASCII escapes: what the request
     was, who made it and what it cost survive whatever the text held."""
     cleaned = dict(row)
-    for name, limit in _MAX_LENGTHS.items():
+    for name, limit in MAX_TEXT_LENGTHS.items():
         value = cleaned.get(name)
         if isinstance(value, str):
             cleaned[name] = value.encode("unicode_escape").decode("ascii")[:limit]

@@ -22,8 +22,17 @@ from core.usage.rollups import HOUR_TABLE, MINUTE_TABLE, hour_start, minute_star
 from core.usage.visibility import UsageFilter, condition
 
 P95 = 0.95
-# A report is answered in one response; a minute series over a year would not fit, so ask for a larger bucket.
+# A report's totals and series come in every page; a minute series over a year would not fit, so ask for a
+# larger bucket.
 MAX_SERIES_BUCKETS = 20_000
+# Groups per page: the default and the most (AIP-158), and the bytes a page's groups may take (about, and
+# over-estimated; the series and totals take at most ~1 MiB more), below gRPC's 4 MB default receive limit.
+DEFAULT_PAGE_SIZE = 5_000
+MAX_PAGE_SIZE = 10_000
+PAGE_BYTES = 5 << 19  # 2.5 MiB
+# Wire-size estimates: a group's fixed part (stats, tags, label allowance for ids) and one series point.
+_GROUP_BYTES = 400
+_POINT_BYTES = 64
 
 
 class GroupBy(enum.StrEnum):
@@ -118,6 +127,8 @@ class UsageQuery:
     until: datetime
     group_by: GroupBy | None = None
     bucket: Bucket | None = None
+    offset: int = 0  # the first group of the page
+    page_size: int = DEFAULT_PAGE_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +137,8 @@ class UsageReport:
     until: datetime
     totals: UsageStats
     series: list[UsagePoint]
-    groups: list[UsageGroup]
+    groups: list[UsageGroup]  # one page of them
+    next_offset: int | None = None  # where the next page starts, when more groups follow
 
 
 Segment = tuple[Table, datetime, datetime]
@@ -189,12 +201,29 @@ def _group_key(row: Any, group_by: GroupBy) -> str:
     return " ".join(values)
 
 
+def _page(query: UsageQuery, ordered: list[tuple[str, _Acc]], rows_per_key: dict[str, int]) -> int:
+    """Where the page starting at query.offset ends: page_size groups, or fewer when they would pass
+    PAGE_BYTES (always at least one, so every page makes progress). A group's series has at most as many
+    points as it has rows."""
+    end, size = query.offset, 0
+    limit = min(len(ordered), query.offset + max(1, query.page_size))
+    while end < limit:
+        key = ordered[end][0]
+        size += _GROUP_BYTES + 2 * len(key.encode()) + _POINT_BYTES * rows_per_key.get(key, 0)
+        if size > PAGE_BYTES and end > query.offset:
+            break
+        end += 1
+    return end
+
+
 async def run_report(conn: AsyncConnection, query: UsageQuery, f: UsageFilter, minute_horizon: datetime) -> UsageReport:
     _validate(query)
     totals = _Acc()
     series: dict[datetime, _Acc] = {}
     groups: dict[str, _Acc] = {}
-    group_series: dict[str, dict[datetime, _Acc]] = {}
+    # Group series are built for the page's groups only (a report may have tens of thousands of groups).
+    grouped_rows: list[tuple[str, datetime, Any]] = []
+    rows_per_key: dict[str, int] = {}
     for segment in plan_segments(query, minute_horizon):
         for row in await _rows(conn, segment, query, f):
             totals.add(row)
@@ -205,9 +234,16 @@ async def run_report(conn: AsyncConnection, query: UsageQuery, f: UsageFilter, m
                 key = _group_key(row, query.group_by)
                 groups.setdefault(key, _Acc()).add(row)
                 if point is not None:
-                    group_series.setdefault(key, {}).setdefault(point, _Acc()).add(row)
-    labels = await group_labels(conn, query.group_by, list(groups)) if query.group_by else {}
+                    grouped_rows.append((key, point, row))
+                    rows_per_key[key] = rows_per_key.get(key, 0) + 1
     ordered = sorted(groups.items(), key=lambda item: (-item[1].requests, item[0]))
+    end = _page(query, ordered, rows_per_key)
+    page = ordered[query.offset : end]
+    group_series: dict[str, dict[datetime, _Acc]] = {key: {} for key, _ in page}
+    for key, point, row in grouped_rows:
+        if key in group_series:
+            group_series[key].setdefault(point, _Acc()).add(row)
+    labels = await group_labels(conn, query.group_by, [key for key, _ in page]) if query.group_by else {}
     return UsageReport(
         since=minute_start(query.since),
         until=query.until,
@@ -218,10 +254,11 @@ async def run_report(conn: AsyncConnection, query: UsageQuery, f: UsageFilter, m
                 key,
                 labels.get(key, key),
                 acc.stats(),
-                [UsagePoint(t, a.stats()) for t, a in sorted(group_series.get(key, {}).items())],
+                [UsagePoint(t, a.stats()) for t, a in sorted(group_series[key].items())],
             )
-            for key, acc in ordered
+            for key, acc in page
         ],
+        next_offset=end if end < len(ordered) else None,
     )
 
 

@@ -343,18 +343,38 @@ class AqueductClient:
         end_time: Timestamp | None = None,
         group_by: usage_pb2.UsageGroupBy.ValueType = usage_pb2.USAGE_GROUP_BY_UNSPECIFIED,
         bucket: usage_pb2.UsageBucket.ValueType = usage_pb2.USAGE_BUCKET_UNSPECIFIED,
+        include_end_user: bool = False,
     ) -> usage_service_pb2.GetUsageReportResponse:
-        """Totals, groups and a time series; `scope` (a resource name) narrows what the caller may see."""
+        """Totals, groups and a time series; `scope` (a resource name) narrows what the caller may see. The
+        groups of every page are fetched and joined (each page stays below gRPC's message limit)."""
         request = usage_service_pb2.GetUsageReportRequest(
-            scope=scope, start_time=start_time, end_time=end_time, group_by=group_by, bucket=bucket
+            scope=scope,
+            start_time=start_time,
+            end_time=end_time,
+            group_by=group_by,
+            bucket=bucket,
+            include_end_user=include_end_user,
         )
-        return await self._usage.GetUsageReport(request)
+        report = await self._usage.GetUsageReport(request)
+        while report.next_page_token:
+            request.page_token = report.next_page_token
+            page = await self._usage.GetUsageReport(request)
+            report.groups.extend(page.groups)
+            report.next_page_token = page.next_page_token
+        return report
 
     async def export_usage_records(
-        self, scope: str = "", *, start_time: Timestamp | None = None, end_time: Timestamp | None = None
+        self,
+        scope: str = "",
+        *,
+        start_time: Timestamp | None = None,
+        end_time: Timestamp | None = None,
+        include_end_user: bool = False,
     ) -> AsyncIterator[usage_pb2.UsageRecord]:
         """The raw records of the range, oldest first; leaving the loop early cancels the export."""
-        request = usage_service_pb2.ExportUsageRecordsRequest(scope=scope, start_time=start_time, end_time=end_time)
+        request = usage_service_pb2.ExportUsageRecordsRequest(
+            scope=scope, start_time=start_time, end_time=end_time, include_end_user=include_end_user
+        )
         call = self._usage.ExportUsageRecords(request)
         try:
             async for batch in call:

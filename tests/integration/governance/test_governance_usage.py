@@ -1,5 +1,5 @@
 """Usage reporting through the CLI after real requests: totals and group-bys match what was sent, users see
-their own usage (including requests made for them with `user_id`), org-admins their org, and export
+their own usage (never requests that merely name them in `user_id`), org-admins their org, and export
 streams the raw records as CSV or JSON lines."""
 
 from __future__ import annotations
@@ -75,8 +75,10 @@ def test_totals_group_bys_and_visibility(tenant: Tenant) -> None:
     series = report(tenant, "--org", tenant.org, "--bucket", "minute")["series"]
     assert sum(p["requests"] for p in series) == 7
 
-    # ann sees her own 6 plus bob's request made for her; bob only his; the org-admin the whole org.
-    assert report(tenant, token=ann)["totals"]["requests"] == 7
+    # ann sees her own 6, not bob's request naming her (it is bob's usage, and his personal token is no
+    # service account of a team of hers); bob only his; the org-admin the whole org.
+    assert report(tenant, token=ann)["totals"]["requests"] == 6
+    assert report(tenant, "--include-end-user", token=ann)["end_user_totals"]["requests"] == 0
     assert report(tenant, token=bob)["totals"]["requests"] == 1
     assert report(tenant, "--org", tenant.org, token=boss)["totals"]["requests"] == 7
     denied = tenant.cli("usage", "--user", bob_email, token=ann, check=False)

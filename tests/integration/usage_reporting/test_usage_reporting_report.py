@@ -4,6 +4,7 @@ email, a service account its token)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -118,9 +119,27 @@ async def test_unaligned_ranges_use_minutes_at_the_ends(world: AsyncEngine) -> N
     assert r.totals.requests == 3  # minute 1, minute 2 and 11:30
 
 
-async def test_a_user_sees_their_own_including_requests_for_them(world: AsyncEngine) -> None:
+async def test_a_user_sees_their_own_and_not_requests_naming_them(world: AsyncEngine) -> None:
+    # bob's request in org 2 names ann in its user_id field: it is bob's, not ann's (#3).
     r = await report(world, ANN, group_by=GroupBy.TOKEN)
-    assert {g.key: g.stats.requests for g in r.groups} == {"tok-a": 4, "tok-bot": 1, "tok-b": 1}
+    assert {g.key: g.stats.requests for g in r.groups} == {"tok-a": 4, "tok-bot": 1}
+
+
+async def test_groups_come_in_pages(world: AsyncEngine) -> None:
+    keys: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        query = UsageQuery(
+            since=T0 - timedelta(hours=1), until=T0 + timedelta(hours=3), group_by=GroupBy.USER_ID, page_size=2
+        )
+        async with world.connect() as conn:
+            page = await run_report(
+                conn, dataclasses.replace(query, offset=offset), usage_filter(ADMIN, None), LONG_AGO
+            )
+        assert len(page.groups) <= 2 and page.totals.requests == 7
+        keys += [g.key for g in page.groups]
+        offset = page.next_offset
+    assert keys == ["", "ann@one.test", "student-1", "student-2", "zed"]
 
 
 async def test_an_org_admin_sees_their_org(world: AsyncEngine) -> None:
@@ -136,9 +155,10 @@ async def test_scopes_narrow_and_are_authorized(world: AsyncEngine) -> None:
     ann_scope = Scope(
         ScopeKind.USER, "u-a", "users/ann@one.test", "o-1", "orgs/one", user_id="u-a", email="ann@one.test"
     )
-    assert (await report(world, ADMIN, ann_scope)).totals.requests == 6
-    assert (await report(world, ANN, ann_scope)).totals.requests == 6
-    assert (await report(world, ORG_ADMIN, ann_scope)).totals.requests == 5  # bob's request is in org 2
+    # Only ann's own requests, never those naming her in their user_id field (bob's, in org 2).
+    assert (await report(world, ADMIN, ann_scope)).totals.requests == 5
+    assert (await report(world, ANN, ann_scope)).totals.requests == 5
+    assert (await report(world, ORG_ADMIN, ann_scope)).totals.requests == 5
     team = Scope(ScopeKind.TEAM, "team", "orgs/one/teams/t", "o-1", "orgs/one", team_id="team")
     assert (await report(world, ADMIN, team)).totals.requests == 1
     token = Scope(ScopeKind.TOKEN, "tok-a", "tokens/tok-a", "o-1", "orgs/one", user_id="u-a")

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from aqueduct.v1 import service_account_pb2, token_pb2, user_pb2
-from aqueduct_client.cli._output import Row, render_json, render_table, timestamp_to_iso
+from aqueduct_client.cli._output import Row, printable, render_json, render_table, terminal_json, timestamp_to_iso
 from aqueduct_client.cli._resources import (
     SERVICE_ACCOUNT_COLUMNS,
     TOKEN_COLUMNS,
@@ -93,3 +93,18 @@ def test_user_row_spells_roles_like_the_flag() -> None:
     admin = user_row(user_pb2.User(name="users/a@x.io", org="orgs/acme", role=user_pb2.ROLE_ADMIN))
     assert (admin["email"], admin["org"], admin["role"]) == ("a@x.io", "acme", "admin")
     assert user_row(user_pb2.User(name="users/a@x.io", role=user_pb2.ROLE_ORG_ADMIN))["role"] == "org-admin"
+
+
+HOSTILE = "a\x1b[2J\x1b]0;t\x07\nrow\r\x9b\x7f\u202eé\t"
+
+
+def test_table_cells_escape_control_characters() -> None:
+    table = render_table([{"label": HOSTILE}], ["label"])
+    assert table.splitlines()[1] == "a\\x1b[2J\\x1b]0;t\\x07\\nrow\\r\\x9b\\x7f\\u202eé\\t"
+    assert printable("plain é text") == "plain é text"
+
+
+def test_json_for_a_terminal_stays_exact_json() -> None:
+    text = terminal_json({"k": HOSTILE})
+    assert json.loads(text) == {"k": HOSTILE} and json.loads(render_json([{"k": HOSTILE}])) == [{"k": HOSTILE}]
+    assert not any(c in text for c in "\x1b\x07\r\x9b\x7f\u202e") and "é" in text

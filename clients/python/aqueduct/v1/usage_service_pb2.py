@@ -26,7 +26,7 @@ from aqueduct.v1 import usage_pb2 as aqueduct_dot_v1_dot_usage__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61queduct/v1/usage_service.proto\x12\x0b\x61queduct.v1\x1a\x17\x61queduct/v1/usage.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x01\n\x15GetUsageReportRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08group_by\x18\x04 \x01(\x0e\x32\x19.aqueduct.v1.UsageGroupBy\x12(\n\x06\x62ucket\x18\x05 \x01(\x0e\x32\x18.aqueduct.v1.UsageBucket\"\xf1\x01\n\x16GetUsageReportResponse\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06totals\x18\x03 \x01(\x0b\x32\x17.aqueduct.v1.UsageStats\x12\'\n\x06series\x18\x04 \x03(\x0b\x32\x17.aqueduct.v1.UsagePoint\x12\'\n\x06groups\x18\x05 \x03(\x0b\x32\x17.aqueduct.v1.UsageGroup\"\x88\x01\n\x19\x45xportUsageRecordsRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x1a\x45xportUsageRecordsResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.aqueduct.v1.UsageRecord2\xd2\x01\n\x0cUsageService\x12Y\n\x0eGetUsageReport\x12\".aqueduct.v1.GetUsageReportRequest\x1a#.aqueduct.v1.GetUsageReportResponse\x12g\n\x12\x45xportUsageRecords\x12&.aqueduct.v1.ExportUsageRecordsRequest\x1a\'.aqueduct.v1.ExportUsageRecordsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61queduct/v1/usage_service.proto\x12\x0b\x61queduct.v1\x1a\x17\x61queduct/v1/usage.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n\x15GetUsageReportRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08group_by\x18\x04 \x01(\x0e\x32\x19.aqueduct.v1.UsageGroupBy\x12(\n\x06\x62ucket\x18\x05 \x01(\x0e\x32\x18.aqueduct.v1.UsageBucket\x12\x18\n\x10include_end_user\x18\x06 \x01(\x08\x12\x11\n\tpage_size\x18\x07 \x01(\x05\x12\x12\n\npage_token\x18\x08 \x01(\t\"\xbc\x02\n\x16GetUsageReportResponse\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06totals\x18\x03 \x01(\x0b\x32\x17.aqueduct.v1.UsageStats\x12\'\n\x06series\x18\x04 \x03(\x0b\x32\x17.aqueduct.v1.UsagePoint\x12\'\n\x06groups\x18\x05 \x03(\x0b\x32\x17.aqueduct.v1.UsageGroup\x12\x17\n\x0fnext_page_token\x18\x06 \x01(\t\x12\x30\n\x0f\x65nd_user_totals\x18\x07 \x01(\x0b\x32\x17.aqueduct.v1.UsageStats\"\xa2\x01\n\x19\x45xportUsageRecordsRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10include_end_user\x18\x04 \x01(\x08\"G\n\x1a\x45xportUsageRecordsResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.aqueduct.v1.UsageRecord2\xd2\x01\n\x0cUsageService\x12Y\n\x0eGetUsageReport\x12\".aqueduct.v1.GetUsageReportRequest\x1a#.aqueduct.v1.GetUsageReportResponse\x12g\n\x12\x45xportUsageRecords\x12&.aqueduct.v1.ExportUsageRecordsRequest\x1a\'.aqueduct.v1.ExportUsageRecordsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aqueduct.v1.usage_service_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETUSAGEREPORTREQUEST']._serialized_start=107
-  _globals['_GETUSAGEREPORTREQUEST']._serialized_end=326
-  _globals['_GETUSAGEREPORTRESPONSE']._serialized_start=329
-  _globals['_GETUSAGEREPORTRESPONSE']._serialized_end=570
-  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_start=573
-  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_end=709
-  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_start=711
-  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_end=782
-  _globals['_USAGESERVICE']._serialized_start=785
-  _globals['_USAGESERVICE']._serialized_end=995
+  _globals['_GETUSAGEREPORTREQUEST']._serialized_end=391
+  _globals['_GETUSAGEREPORTRESPONSE']._serialized_start=394
+  _globals['_GETUSAGEREPORTRESPONSE']._serialized_end=710
+  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_start=713
+  _globals['_EXPORTUSAGERECORDSREQUEST']._serialized_end=875
+  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_start=877
+  _globals['_EXPORTUSAGERECORDSRESPONSE']._serialized_end=948
+  _globals['_USAGESERVICE']._serialized_start=951
+  _globals['_USAGESERVICE']._serialized_end=1161
 # @@protoc_insertion_point(module_scope)

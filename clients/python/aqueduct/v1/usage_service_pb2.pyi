@@ -31,6 +31,9 @@ class GetUsageReportRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     GROUP_BY_FIELD_NUMBER: _builtins.int
     BUCKET_FIELD_NUMBER: _builtins.int
+    INCLUDE_END_USER_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     scope: _builtins.str
     """Narrows the report to one scope, by its resource name (`orgs/{org}`, `orgs/{org}/teams/{team}`,
     `users/{email}` or `tokens/{token_id}`, as in governance.proto); empty means everything the caller may see.
@@ -40,6 +43,17 @@ class GetUsageReportRequest(_message.Message):
     """Group the usage by this dimension."""
     bucket: _usage_pb2.UsageBucket.ValueType
     """Add a time series with buckets of this width."""
+    include_end_user: _builtins.bool
+    """Also sum, apart in end_user_totals, the requests whose `user_id` field is the email of the report's user
+    (the `users/{email}` scope, or the calling person without a scope) sent by service accounts of teams that
+    user belongs to. Those requests are the service accounts' usage, never counted in totals or groups.
+    """
+    page_size: _builtins.int
+    """Most groups per page (default 5,000, at most 10,000); a page also stops before about 2.5 MiB of groups."""
+    page_token: _builtins.str
+    """The next_page_token of the previous page; the other fields must be the same as for the first page, whose
+    range (including a default end_time) every following page keeps.
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Start of the range (inclusive, taken at minute resolution); default: a day before end_time."""
@@ -56,10 +70,13 @@ class GetUsageReportRequest(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         group_by: _usage_pb2.UsageGroupBy.ValueType = ...,
         bucket: _usage_pb2.UsageBucket.ValueType = ...,
+        include_end_user: _builtins.bool = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bucket", b"bucket", "end_time", b"end_time", "group_by", b"group_by", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bucket", b"bucket", "end_time", b"end_time", "group_by", b"group_by", "include_end_user", b"include_end_user", "page_size", b"page_size", "page_token", b"page_token", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -76,6 +93,10 @@ class GetUsageReportResponse(_message.Message):
     TOTALS_FIELD_NUMBER: _builtins.int
     SERIES_FIELD_NUMBER: _builtins.int
     GROUPS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    END_USER_TOTALS_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Set when more groups follow: pass it as page_token for the next page (totals and series repeat)."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Start of the range as used (minute-aligned)."""
@@ -94,7 +115,11 @@ class GetUsageReportResponse(_message.Message):
 
     @_builtins.property
     def groups(self) -> _containers.RepeatedCompositeFieldContainer[_usage_pb2.UsageGroup]:
-        """The groups, most requests first, when group_by was given."""
+        """The groups, most requests first, when group_by was given; one page of them."""
+
+    @_builtins.property
+    def end_user_totals(self) -> _usage_pb2.UsageStats:
+        """With include_end_user: the requests naming the report's user in their `user_id` field (see there)."""
 
     def __init__(
         self,
@@ -104,10 +129,12 @@ class GetUsageReportResponse(_message.Message):
         totals: _usage_pb2.UsageStats | None = ...,
         series: _abc.Iterable[_usage_pb2.UsagePoint] | None = ...,
         groups: _abc.Iterable[_usage_pb2.UsageGroup] | None = ...,
+        next_page_token: _builtins.str = ...,
+        end_user_totals: _usage_pb2.UsageStats | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "end_user_totals", b"end_user_totals", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "groups", b"groups", "series", b"series", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "end_user_totals", b"end_user_totals", "groups", b"groups", "next_page_token", b"next_page_token", "series", b"series", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -122,9 +149,14 @@ class ExportUsageRecordsRequest(_message.Message):
     SCOPE_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    INCLUDE_END_USER_FIELD_NUMBER: _builtins.int
     scope: _builtins.str
     """Narrows the export to one scope, by its resource name (as in GetUsageReportRequest.scope); empty means
     everything the caller may see.
+    """
+    include_end_user: _builtins.bool
+    """Also export the records naming the user in their `user_id` field, as for GetUsageReportRequest (their
+    `user_id` is the sending service account's owner, `end_user_id` the named user).
     """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
@@ -140,10 +172,11 @@ class ExportUsageRecordsRequest(_message.Message):
         scope: _builtins.str = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        include_end_user: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "include_end_user", b"include_end_user", "scope", b"scope", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -151,7 +184,9 @@ Global___ExportUsageRecordsRequest: _TypeAlias = ExportUsageRecordsRequest  # no
 
 @_typing.final
 class ExportUsageRecordsResponse(_message.Message):
-    """ExportUsageRecordsResponse is one batch of records."""
+    """ExportUsageRecordsResponse is one batch of records, sized to stay far below gRPC's 4 MB default message
+    limit (an `error_message` is cut to 4,096 characters).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class UsageServiceStub:
-    """UsageService reports usage. A user sees their own usage (their tokens' requests and requests whose
-    `user_id` is their email), an org-admin their org's, an admin everything; a scope narrows that further.
+    """UsageService reports usage. A user sees their own usage (their tokens' requests), an org-admin their org's,
+    an admin everything; a scope narrows that further. Requests whose `user_id` field names a user are their
+    senders' usage: they are reported apart, only when asked for (include_end_user), and only from service
+    accounts of teams that user belongs to.
     """
 
     def __init__(self, channel):
@@ -49,8 +51,10 @@ class UsageServiceStub:
 
 
 class UsageServiceServicer:
-    """UsageService reports usage. A user sees their own usage (their tokens' requests and requests whose
-    `user_id` is their email), an org-admin their org's, an admin everything; a scope narrows that further.
+    """UsageService reports usage. A user sees their own usage (their tokens' requests), an org-admin their org's,
+    an admin everything; a scope narrows that further. Requests whose `user_id` field names a user are their
+    senders' usage: they are reported apart, only when asked for (include_end_user), and only from service
+    accounts of teams that user belongs to.
     """
 
     def GetUsageReport(self, request, context):
@@ -89,8 +93,10 @@ def add_UsageServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class UsageService:
-    """UsageService reports usage. A user sees their own usage (their tokens' requests and requests whose
-    `user_id` is their email), an org-admin their org's, an admin everything; a scope narrows that further.
+    """UsageService reports usage. A user sees their own usage (their tokens' requests), an org-admin their org's,
+    an admin everything; a scope narrows that further. Requests whose `user_id` field names a user are their
+    senders' usage: they are reported apart, only when asked for (include_end_user), and only from service
+    accounts of teams that user belongs to.
     """
 
     @staticmethod

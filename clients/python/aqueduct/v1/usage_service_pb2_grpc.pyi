@@ -27,8 +27,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class UsageServiceStub:
-    """UsageService reports usage. A user sees their own usage (their tokens' requests and requests whose
-    `user_id` is their email), an org-admin their org's, an admin everything; a scope narrows that further.
+    """UsageService reports usage. A user sees their own usage (their tokens' requests), an org-admin their org's,
+    an admin everything; a scope narrows that further. Requests whose `user_id` field names a user are their
+    senders' usage: they are reported apart, only when asked for (include_end_user), and only from service
+    accounts of teams that user belongs to.
     """
 
     @_typing.overload
@@ -42,8 +44,10 @@ class UsageServiceStub:
 
 @_typing.type_check_only
 class UsageServiceAsyncStub(UsageServiceStub):
-    """UsageService reports usage. A user sees their own usage (their tokens' requests and requests whose
-    `user_id` is their email), an org-admin their org's, an admin everything; a scope narrows that further.
+    """UsageService reports usage. A user sees their own usage (their tokens' requests), an org-admin their org's,
+    an admin everything; a scope narrows that further. Requests whose `user_id` field names a user are their
+    senders' usage: they are reported apart, only when asked for (include_end_user), and only from service
+    accounts of teams that user belongs to.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -53,8 +57,10 @@ class UsageServiceAsyncStub(UsageServiceStub):
     """ExportUsageRecords streams the raw records of a range, oldest first, in batches."""
 
 class UsageServiceServicer(metaclass=_abc_1.ABCMeta):
-    """UsageService reports usage. A user sees their own usage (their tokens' requests and requests whose
-    `user_id` is their email), an org-admin their org's, an admin everything; a scope narrows that further.
+    """UsageService reports usage. A user sees their own usage (their tokens' requests), an org-admin their org's,
+    an admin everything; a scope narrows that further. Requests whose `user_id` field names a user are their
+    senders' usage: they are reported apart, only when asked for (include_end_user), and only from service
+    accounts of teams that user belongs to.
     """
 
     @_abc_1.abstractmethod

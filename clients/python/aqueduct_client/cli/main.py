@@ -16,6 +16,7 @@ from aqueduct_client.cli import exclusions, limits, models, orgs, service_accoun
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
 from aqueduct_client.cli._errors import EXIT_FAILURE, CliError
+from aqueduct_client.cli._output import printable
 
 PROG = "aqueduct"
 # Exit status after Ctrl-C, as shells report a SIGINT death.
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int | None = args.func(args)
     except CliError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        print(f"error: {printable(error.message)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -1,11 +1,11 @@
-"""`aqueduct usage [scope] [--since] [--until] [--group-by] [--bucket] [--json]` and
-`aqueduct usage export --format csv|jsonl`: usage reports from the rollups, raw records as a stream."""
+"""`aqueduct usage [scope] [--since] [--until] [--group-by] [--bucket] [--include-end-user] [--json]` and
+`aqueduct usage export --format csv|jsonl`: usage reports from the rollups (every page of groups), raw records
+as a stream."""
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
-from aqueduct_client.cli._output import Row, print_rows, timestamp_to_iso
+from aqueduct_client.cli._output import Row, print_rows, printable, terminal_json, timestamp_to_iso
 from aqueduct_client.cli._scope import add_scope_arguments, scope_of
 from aqueduct_client.cli._service_command import add_service_verb, service_command
 
@@ -92,6 +92,7 @@ def register(subparsers: SubParsers) -> None:
     _range_arguments(usage, "1d")
     usage.add_argument("--group-by", choices=tuple(GROUP_BY), default=None, help="group the usage")
     usage.add_argument("--bucket", choices=tuple(BUCKETS), default=None, help="add a time series")
+    _end_user_argument(usage)
     usage.add_argument("--json", action="store_true", help="print the report as JSON")
     usage.set_defaults(func=service_command(_stub, _report), service_handler=_report)
 
@@ -99,7 +100,17 @@ def register(subparsers: SubParsers) -> None:
     export = add_service_verb(verbs, "export", "stream raw usage records as CSV or JSON lines", _stub, _export)
     add_scope_arguments(export, token=True, required=False)
     _range_arguments(export, "1d")
+    _end_user_argument(export)
     export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl", help="output format")
+
+
+def _end_user_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-end-user",
+        action="store_true",
+        help="also the requests whose user_id field is the user's email, sent by service accounts of the user's "
+        "teams (the accounts' usage: reported apart, never in the user's totals)",
+    )
 
 
 def stats_row(stats: usage_pb2.UsageStats) -> Row:
@@ -118,7 +129,7 @@ def report_json(report: usage_service_pb2.GetUsageReportResponse) -> dict[str, A
     def points(series: Any) -> list[dict[str, Any]]:
         return [{"start": timestamp_to_iso(p.start_time), **stats_row(p.stats)} for p in series]
 
-    return {
+    data: dict[str, Any] = {
         "since": timestamp_to_iso(report.start_time),
         "until": timestamp_to_iso(report.end_time),
         "totals": stats_row(report.totals),
@@ -127,6 +138,20 @@ def report_json(report: usage_service_pb2.GetUsageReportResponse) -> dict[str, A
             {"key": g.key, "label": g.label, **stats_row(g.stats), "series": points(g.series)} for g in report.groups
         ],
     }
+    if report.HasField("end_user_totals"):
+        data["end_user_totals"] = stats_row(report.end_user_totals)
+    return data
+
+
+def all_pages(stub: Any, request: usage_service_pb2.GetUsageReportRequest) -> usage_service_pb2.GetUsageReportResponse:
+    """The report with the groups of every page (each page stays far below gRPC's message limit)."""
+    report: usage_service_pb2.GetUsageReportResponse = stub.GetUsageReport(request)
+    while report.next_page_token:
+        request.page_token = report.next_page_token
+        page = stub.GetUsageReport(request)
+        report.groups.extend(page.groups)
+        report.next_page_token = page.next_page_token
+    return report
 
 
 def _report(args: argparse.Namespace, stub: Any) -> int:
@@ -135,13 +160,13 @@ def _report(args: argparse.Namespace, stub: Any) -> int:
         start_time=_ts(args.since),
         group_by=GROUP_BY[args.group_by] if args.group_by else usage_pb2.USAGE_GROUP_BY_UNSPECIFIED,
         bucket=BUCKETS[args.bucket] if args.bucket else usage_pb2.USAGE_BUCKET_UNSPECIFIED,
+        include_end_user=args.include_end_user,
     )
     if args.until is not None:
         request.end_time.CopyFrom(_ts(args.until))
-    report = stub.GetUsageReport(request)
-    data = report_json(report)
+    data = report_json(all_pages(stub, request))
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(terminal_json(data))
         return 0
     out = sys.stdout
     print(f"usage from {data['since']} to {data['until']}", file=out)
@@ -156,6 +181,11 @@ def _report(args: argparse.Namespace, stub: Any) -> int:
         print(f"\nper {args.bucket}:", file=out)
         columns = ("label", "start", *STATS_COLUMNS) if data["groups"] else ("start", *STATS_COLUMNS)
         print_rows(series, columns, as_json=False, out=out)
+    if "end_user_totals" in data:
+        print(
+            "\nrequests naming the user in their user_id field (service accounts' usage, not counted above):", file=out
+        )
+        print_rows([data["end_user_totals"]], STATS_COLUMNS, as_json=False, out=out)
     return 0
 
 
@@ -172,11 +202,15 @@ def record_row(record: usage_pb2.UsageRecord) -> dict[str, Any]:
 
 
 def _export(args: argparse.Namespace, stub: Any) -> int:
-    request = usage_service_pb2.ExportUsageRecordsRequest(scope=scope_of(args), start_time=_ts(args.since))
+    request = usage_service_pb2.ExportUsageRecordsRequest(
+        scope=scope_of(args), start_time=_ts(args.since), include_end_user=args.include_end_user
+    )
     if args.until is not None:
         request.end_time.CopyFrom(_ts(args.until))
     timeout = getattr(args, "timeout", None) or EXPORT_TIMEOUT_SECONDS
     out = sys.stdout
+    # CSV is data for files and spreadsheets, kept exact; on a terminal its text is escaped like a table's.
+    on_terminal = out.isatty()
     writer = csv.DictWriter(out, fieldnames=RECORD_COLUMNS) if args.format == "csv" else None
     if writer is not None:
         writer.writeheader()
@@ -184,8 +218,8 @@ def _export(args: argparse.Namespace, stub: Any) -> int:
         for record in batch.records:
             row = record_row(record)
             if writer is not None:
-                writer.writerow(row)
+                writer.writerow({k: printable(v) if on_terminal and isinstance(v, str) else v for k, v in row.items()})
             else:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.write(terminal_json(row, indent=None) + "\n")
         out.flush()
     return 0
