@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 
-from tests.integration.usage_reporting.conftest import event
 from tests.security.conftest import record_events
 from tests.support.gateway import AQUEDUCT, Gateway
+from tests.support.usage_events import event
 
 HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=5)
 WINDOW = ("--since", HOUR.isoformat(), "--until", (HOUR + timedelta(hours=1)).isoformat())

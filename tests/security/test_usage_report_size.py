@@ -16,9 +16,9 @@ from aqueduct_client import AqueductClient
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from core.usage.recorder import MAX_ERROR_MESSAGE_CHARS
-from tests.integration.usage_reporting.conftest import event
 from tests.security.conftest import insert_raw_records, record_events
 from tests.support.gateway import ADMIN_TOKEN, Gateway
+from tests.support.usage_events import event
 
 # Each test reads its own past hour, so the other tests' traffic never shows.
 REPORT_HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
