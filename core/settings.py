@@ -163,6 +163,10 @@ class Settings(BaseModel):
     # key for this long and sent to Redis together: one script per user-and-key combination instead of one per
     # request. Windows see the correction this much later. 0 sends each at once.
     rate_limit_settle_interval_seconds: float = 0.01
+    # Output tokens a chat or completion request reserves in output / total token limits when it sets no
+    # max_tokens (max_completion_tokens); capped at the smallest such limit that applies. The real count replaces
+    # the reservation when the request ends.
+    default_output_token_reservation: int = Field(default=1024, ge=0)
     # Exclusion lists applied to everyone whose org (and user/team) merge flags are on: model names (or aliases)
     # and MCP server names.
     global_model_exclusions: list[str] = Field(default_factory=list)
