@@ -18,7 +18,6 @@ import pytest
 from aqueduct.v1 import chat_pb2, chat_service_pb2, chat_service_pb2_grpc
 
 from aqueduct_server.cli import TRANSPORT_ENV
-
 from tests.integration.e2e.test_e2e_usage import usage_rows
 from tests.security.conftest import fresh_user_token, start_gateway
 from tests.support.fake_upstream import FakeUpstream

@@ -80,5 +80,8 @@ def test_core_ignores_forwarded_facts_from_anyone_else() -> None:
     sent = (*forwarded(make_request({"User-Agent": "spoofed-agent"}), "POST /v1/embeddings", 128).metadata,)
     sent += (("user-agent", "grpc-python/1.85"),)
     context = RequestContext.from_metadata(sent, "/aqueduct.v1.EmbeddingService/CreateEmbeddings", "ipv6:[::1]:7")
-    assert (context.endpoint_method, context.endpoint_path) == ("GRPC", "/aqueduct.v1.EmbeddingService/CreateEmbeddings")
+    assert (context.endpoint_method, context.endpoint_path) == (
+        "GRPC",
+        "/aqueduct.v1.EmbeddingService/CreateEmbeddings",
+    )
     assert (context.user_agent, context.client_addr) == ("grpc-python/1.85", "::1")
