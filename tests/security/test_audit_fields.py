@@ -76,21 +76,21 @@ def test_a_guessed_facade_credential_is_not_trusted(gateway: Gateway) -> None:
     assert row["user_agent"] != "spoofed-agent"
 
 
-def test_http_client_facts_come_from_the_facade_and_x_forwarded_for_is_not_believed(gateway: Gateway) -> None:
+def _http_chat(gw: Gateway, headers: dict[str, str]) -> dict[str, Any]:
+    """The usage row of one chat request over HTTP with these extra headers."""
     request_id = uuid.uuid4().hex
     reply = httpx2.post(
-        gateway.v1 + "/chat/completions",
-        headers={
-            "Authorization": f"Bearer {fresh_user_token(gateway)}",
-            "X-Request-Id": request_id,
-            "User-Agent": "audit-test/1.0",
-            "X-Forwarded-For": "6.6.6.6, 7.7.7.7",
-        },
+        gw.v1 + "/chat/completions",
+        headers={"Authorization": f"Bearer {fresh_user_token(gw)}", "X-Request-Id": request_id, **headers},
         json={"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]},
         timeout=30,
     )
     assert reply.status_code == 200, reply.text
-    row = _row(gateway, request_id)
+    return _row(gw, request_id)
+
+
+def test_http_client_facts_come_from_the_facade_and_x_forwarded_for_is_not_believed(gateway: Gateway) -> None:
+    row = _http_chat(gateway, {"User-Agent": "audit-test/1.0", "X-Forwarded-For": "6.6.6.6, 7.7.7.7"})
     print("HTTP with X-Forwarded-For stored:", row["client_addr"], row["user_agent"], row["endpoint_path"])
     assert row["client_addr"] == "127.0.0.1"
     assert row["user_agent"] == "audit-test/1.0"
@@ -102,18 +102,6 @@ def test_x_forwarded_for_is_believed_from_a_configured_proxy(
 ) -> None:
     gw = start_gateway(fake_upstream, tmp_path_factory, "audit-proxy", forwarded_allow_ips=["127.0.0.1"])
     try:
-        request_id = uuid.uuid4().hex
-        reply = httpx2.post(
-            gw.v1 + "/chat/completions",
-            headers={
-                "Authorization": f"Bearer {fresh_user_token(gw)}",
-                "X-Request-Id": request_id,
-                "X-Forwarded-For": "7.7.7.7",
-            },
-            json={"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]},
-            timeout=30,
-        )
-        assert reply.status_code == 200, reply.text
-        assert _row(gw, request_id)["client_addr"] == "7.7.7.7"
+        assert _http_chat(gw, {"X-Forwarded-For": "7.7.7.7"})["client_addr"] == "7.7.7.7"
     finally:
         gw.stop()
