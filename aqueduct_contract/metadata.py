@@ -1,7 +1,8 @@
 """gRPC metadata keys: what the façade forwards with each call, and what core answers with.
 
-Request metadata (façade -> core). Direct gRPC callers may set them too; apart from `authorization` they only
-label usage records. Response metadata (core -> caller): sent by core as *initial* metadata once the upstream
+Request metadata (façade -> core). Core believes the client address, user agent and endpoint only from a
+caller that presents the façade's credential (FACADE_CREDENTIAL); for anyone else it records the gRPC peer and
+the caller's own user agent. Response metadata (core -> caller): sent by core as *initial* metadata once the upstream
 accepted the request, for unary calls and streams alike; the façade copies these pairs to the HTTP response
 headers under the same names."""
 
@@ -13,6 +14,7 @@ REQUEST_ID = "x-request-id"  # echoed to the HTTP client; labels logs and usage 
 USER_AGENT = "x-aqueduct-user-agent"  # the HTTP client's User-Agent
 CLIENT_ADDR = "x-aqueduct-client-addr"  # the HTTP client's address
 ENDPOINT = "x-aqueduct-endpoint"  # the OpenAI endpoint in its /v1 form: "POST /v1/chat/completions"
+FACADE_CREDENTIAL = "x-aqueduct-facade-credential"  # the façade's shared secret (settings.facade_secret)
 
 # --- response metadata
 MODEL_GROUP = "x-aqueduct-model-group"  # the model group (model_list name) that answered

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -95,6 +96,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"aqueduct: ${TRANSPORT_ENV} must be one of {', '.join(TRANSPORTS)}", file=sys.stderr)
         return 2
     local = args.core_transport == "local"
+    if settings.facade_secret is None:
+        # Core and its façade live in this process (and its workers): a secret of their own, made here.
+        settings.facade_secret = secrets.token_urlsafe(32)
     if args.workers <= 1:
         return _run(_serve(settings, with_core=True, core_target=None, local=local))
     from aqueduct_server import workers as serve_workers
@@ -187,6 +191,7 @@ async def _serve(
     import uvicorn
 
     from http_facade.app import create_app
+    from http_facade.settings import FacadeSettings
 
     core = None
     channel = None
@@ -196,7 +201,12 @@ async def _serve(
         if local:
             channel = core.local_channel
     assert core_target is not None
-    app = create_app(core_target, stream_keepalive_seconds=settings.stream_keepalive_seconds, core_channel=channel)
+    app = create_app(
+        core_target,
+        settings=FacadeSettings(facade_credential=settings.facade_secret),
+        stream_keepalive_seconds=settings.stream_keepalive_seconds,
+        core_channel=channel,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -207,6 +217,8 @@ async def _serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 (its default): only the proxies configured.
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
     banner = None if worker else asyncio.create_task(_print_banner(server, settings, core_target, with_core))

@@ -118,7 +118,7 @@ class CoreServer:
 
         self._interceptors = [
             ErrorsInterceptor(),
-            AuthInterceptor(authenticator),
+            AuthInterceptor(authenticator, facade_secret=settings.facade_secret),
         ]
         # RecordingServer keeps a table of every handler registered below, for local_channel().
         server = self._recording = RecordingServer(

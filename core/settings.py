@@ -117,6 +117,17 @@ class Settings(BaseModel):
     # Bound on cached token hashes (positive and negative maps each): ~1 KB per entry.
     token_cache_max_entries: int = Field(default=10_000, ge=1)
     max_tokens_per_user: int = 10
+    # Failed authentications (unknown or expired tokens) from one client address: after this many within the
+    # window, that address gets 429 for auth_failure_block_seconds without any token lookup. 0 turns it off.
+    auth_failure_limit: int = Field(default=20, ge=0)
+    auth_failure_window_seconds: float = 60.0
+    auth_failure_block_seconds: float = 60.0
+    # The façade's credential: core trusts the forwarded client address, user agent and endpoint metadata only
+    # from a caller presenting it (`aqueduct serve` makes a random one per process when unset; a separate
+    # `aqueduct facade` and `aqueduct core` must share one, e.g. AQUEDUCT_FACADE_SECRET).
+    facade_secret: str | None = None
+    # Addresses (or "*") whose X-Forwarded-For / X-Forwarded-Proto the HTTP server believes; none by default.
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
 
     # Upstream defaults when a deployment does not say.
     default_timeout_seconds: float = 600.0
@@ -163,6 +174,10 @@ class Settings(BaseModel):
     # key for this long and sent to Redis together: one script per user-and-key combination instead of one per
     # request. Windows see the correction this much later. 0 sends each at once.
     rate_limit_settle_interval_seconds: float = 0.01
+    # Output tokens a chat or completion request reserves in output / total token limits when it sets no
+    # max_tokens (max_completion_tokens); capped at the smallest such limit that applies. The real count replaces
+    # the reservation when the request ends.
+    default_output_token_reservation: int = Field(default=1024, ge=0)
     # Exclusion lists applied to everyone whose org (and user/team) merge flags are on: model names (or aliases)
     # and MCP server names.
     global_model_exclusions: list[str] = Field(default_factory=list)
@@ -232,6 +247,7 @@ _ENV_OVERRIDES = {
     "AQUEDUCT_REDIS_URL": "redis_url",
     "AQUEDUCT_DATA_DIR": "data_dir",
     "AQUEDUCT_ADMIN_TOKEN": "admin_token",
+    "AQUEDUCT_FACADE_SECRET": "facade_secret",
     "AQUEDUCT_LOG_LEVEL": "log_level",
     "AQUEDUCT_LOG_JSON": "log_json",
 }

@@ -10,7 +10,15 @@ from typing import Any
 import grpc
 from starlette.requests import Request
 
-from aqueduct_contract import AUTHORIZATION, CLIENT_ADDR, ENDPOINT, REQUEST_ID, USER_AGENT, is_response_header
+from aqueduct_contract import (
+    AUTHORIZATION,
+    CLIENT_ADDR,
+    ENDPOINT,
+    FACADE_CREDENTIAL,
+    REQUEST_ID,
+    USER_AGENT,
+    is_response_header,
+)
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -44,8 +52,11 @@ _AUTHORIZATION = AUTHORIZATION.encode()
 _USER_AGENT = b"user-agent"
 
 
-def forwarded(request: Request, endpoint: str, max_request_id_length: int) -> Forwarded:
-    """`endpoint` is always the /v1 form ("POST /v1/chat/completions"), whichever path the client used."""
+def forwarded(request: Request, endpoint: str, max_request_id_length: int, credential: str | None = None) -> Forwarded:
+    """`endpoint` is always the /v1 form ("POST /v1/chat/completions"), whichever path the client used.
+    `credential` is the façade's own (settings.facade_credential): without it core ignores the client facts.
+    The client address is the connection's peer, or X-Forwarded-For's as uvicorn resolved it, which it does only
+    for the proxies listed in forwarded_allow_ips."""
     given = authorization = user_agent = None
     # One pass over the raw ASGI headers (names are lower case): Starlette's Headers scans them once per lookup,
     # and a missing one costs a KeyError, together more than the rest of this function.
@@ -65,6 +76,8 @@ def forwarded(request: Request, endpoint: str, max_request_id_length: int) -> Fo
     client = request.scope.get("client")
     if client:
         metadata.append((CLIENT_ADDR, client[0]))
+    if credential:
+        metadata.append((FACADE_CREDENTIAL, credential))
     return Forwarded(request_id, tuple(metadata))
 
 

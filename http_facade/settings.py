@@ -19,3 +19,6 @@ class FacadeSettings:
     max_grpc_message_bytes: int = MAX_MESSAGE_BYTES
     # Longest client-supplied x-request-id that is forwarded as is; longer (or non-printable) ones are replaced.
     max_request_id_length: int = 128
+    # Sent to core with every call (FACADE_CREDENTIAL) so core believes the forwarded client address, user agent
+    # and endpoint; None sends none (core then records the façade itself as the client).
+    facade_credential: str | None = None

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from core.auth.clock import Clock, SystemClock
 from core.auth.principal import Principal, Role
+from core.auth.throttle import FailureThrottle
 from core.auth.token_cache import TokenCache, TokenRecord
 from core.auth.tokens import SECRET_PREFIX, hash_secret
 from core.db.tables import ApiTokenRow, OrgRow, ServiceAccountRow, TeamRow, UserRow
@@ -63,8 +64,25 @@ class Authenticator:
             max_entries=max_entries,
             clock=self._clock,
         )
+        self.throttle = FailureThrottle(
+            limit=settings.auth_failure_limit,
+            window=settings.auth_failure_window_seconds,
+            block=settings.auth_failure_block_seconds,
+            max_addresses=max_entries,
+            clock=self._clock,
+        )
 
-    async def authenticate(self, authorization_header_value: str | None) -> Principal:
+    async def authenticate(self, authorization_header_value: str | None, client: str | None = None) -> Principal:
+        """The caller's Principal. `client` is the caller's address: unknown and expired tokens from it are
+        counted, and while it is throttled every attempt is refused (RateLimited) before any lookup."""
+        self.throttle.check(client)
+        try:
+            return await self._authenticate(authorization_header_value)
+        except (InvalidToken, TokenExpired):
+            self.throttle.failed(client)
+            raise
+
+    async def _authenticate(self, authorization_header_value: str | None) -> Principal:
         secret = parse_bearer(authorization_header_value)
         secret_hash = hash_secret(secret)
         if self._admin_hash is not None and hmac.compare_digest(secret_hash.encode(), self._admin_hash):

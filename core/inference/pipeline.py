@@ -71,11 +71,13 @@ class InferenceDeps:
         request_id: str,
         response_metadata: ResponseMetadata | None = None,
         estimated_input_tokens: int = 0,
+        max_output_tokens: int | None = 0,
     ) -> AsyncIterator[T]:
         """Lets the router call `group`'s deployments (with retries and fallbacks) until `call` succeeds,
         and yields its value; the block's own failures are never retried (see core/routing/router.py). The
         meter names the deployment tried last (the one that answered, or the last that failed);
-        `response_metadata` gets the rate-limit headers and the deployment that answered."""
+        `response_metadata` gets the rate-limit headers and the deployment that answered. `max_output_tokens`
+        is reserved in output-token limits (None: the configured default; 0 for endpoints without output)."""
         router = self.router
         assert router is not None  # set in __post_init__
 
@@ -85,7 +87,7 @@ class InferenceDeps:
             meter.mark_in_flight(estimated_input_tokens)
 
         async with (
-            self._admitted(group, meter, estimated_input_tokens) as reservation,
+            self._admitted(group, meter, estimated_input_tokens, max_output_tokens) as reservation,
             router.route(
                 group,
                 endpoint,
@@ -108,7 +110,7 @@ class InferenceDeps:
         return self.governance.excluded_models(meter.caller.principal)
 
     def _admitted(
-        self, group: ModelGroup, meter: UsageMeter, estimated_input_tokens: int
+        self, group: ModelGroup, meter: UsageMeter, estimated_input_tokens: int, max_output_tokens: int | None
     ) -> AbstractAsyncContextManager[Reservation | None]:
         """Rate-limit admission around the upstream attempts: reserved before the first, settled with the
         meter's tokens after the block (a failed upstream call still counts; a 429 here reserves nothing)."""
@@ -118,6 +120,7 @@ class InferenceDeps:
             meter.caller.principal,
             group.name,
             estimated_input_tokens,
+            max_output_tokens,
             lambda: (meter.input_tokens, meter.output_tokens),
         )
 

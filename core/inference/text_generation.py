@@ -86,6 +86,7 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
                 request_id=rid,
                 response_metadata=response_metadata,
                 estimated_input_tokens=input_estimate,
+                max_output_tokens=max_output_tokens(body),
             ) as response:
                 tokens_in, tokens_out, estimated = await ensure_usage(
                     response,
@@ -140,8 +141,21 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
                 request_id=rid,
                 response_metadata=response_metadata,
                 estimated_input_tokens=input_estimate,
+                max_output_tokens=max_output_tokens(body),
             ) as upstream:
                 await pump.run(upstream, on_accepted)
+
+
+def max_output_tokens(body: JSONObject) -> int | None:
+    """The output bound the request sets (chat: max_completion_tokens or the older max_tokens; completions:
+    max_tokens), times its `n` choices, which its rate-limit reservation counts; None when it sets none."""
+    choices = body.get("n")
+    per_choice = choices if isinstance(choices, int) and not isinstance(choices, bool) and choices > 1 else 1
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value * per_choice
+    return None
 
 
 def _end_user(params: Params) -> str | None:

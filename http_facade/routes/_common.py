@@ -35,7 +35,8 @@ class RouteDeps:
     settings: FacadeSettings
 
     def forward(self, request: Request, endpoint: str) -> Forwarded:
-        return forwarded(request, endpoint, self.settings.max_request_id_length)
+        settings = self.settings
+        return forwarded(request, endpoint, settings.max_request_id_length, settings.facade_credential)
 
 
 class BadRequest(Exception):

@@ -1,14 +1,15 @@
-"""The hostile-tenant tests: one real `aqueduct serve` (SQLite file) with the fake upstream behind it, tenants
-made through core's tenancy services, and rows written into its database the way the gateway's own usage
-writer writes them (or, for rows from before today's caps, as raw inserts)."""
+"""The hardening tests (issue 16): real `aqueduct serve` processes with the fake upstream behind them, tenants made
+through core's tenancy services, and usage rows written into a gateway's database the way its own usage writer
+writes them (or, for rows from before today's caps, as raw inserts)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import pytest
 from aqueduct.v1 import org_service_pb2, team_pb2, team_service_pb2
 from sqlalchemy import insert
 
@@ -19,7 +20,8 @@ from core.usage.recorder import UsageRecorder
 from core.usage.retention import RECORDS_TABLE
 
 # The governance tests' fake upstream and gateway (SQLite, no Redis), as fixtures of these tests too.
-from tests.integration.governance.conftest import Tenant, gateway, upstream
+from tests.integration.governance.conftest import Tenant, gateway, governance_config, upstream
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import ADMIN_TOKEN, Gateway
 
 __all__ = ["gateway", "upstream"]
@@ -68,3 +70,28 @@ def insert_raw_records(gateway: Gateway, rows: list[dict[str, Any]]) -> None:
             await engine.dispose()
 
     asyncio.run(write())
+
+
+@pytest.fixture(scope="module")
+def fake_upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as fake:
+        yield fake
+
+
+def start_gateway(
+    upstream: FakeUpstream,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    env: dict[str, str] | None = None,
+    **settings: Any,
+) -> Gateway:
+    """A gateway on its own SQLite file (stop it); `settings` go into its config file."""
+    workdir = tmp_path_factory.mktemp(name)
+    db_url = f"sqlite:///{workdir / 'aqueduct.db'}"
+    gw = Gateway(governance_config(upstream.url, db_url, **settings), workdir, env=env)
+    gw.db_url = db_url  # type: ignore[attr-defined]
+    return gw.start()
+
+
+def fresh_user_token(gw: Gateway) -> str:
+    return gw.create_user_token("sec", f"u{uuid.uuid4().hex[:10]}@example.com")

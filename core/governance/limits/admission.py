@@ -31,7 +31,16 @@ class Reservation:
     """What one admitted request holds. `settle` is synchronous and idempotent (safe from a `finally` or a
     usage hook); with Redis the correction is sent in the background."""
 
-    __slots__ = ("_admission", "_backend", "_keys", "_reserved_input", "_settled", "_slot", "headers")
+    __slots__ = (
+        "_admission",
+        "_backend",
+        "_keys",
+        "_reserved_input",
+        "_reserved_output",
+        "_settled",
+        "_slot",
+        "headers",
+    )
 
     def __init__(
         self,
@@ -39,14 +48,14 @@ class Reservation:
         backend: LimiterBackend | None,
         keys: tuple[str, ...],
         slot: int,
-        reserved_input: int,
+        reserved: tuple[int, int],
         headers: dict[str, str],
     ) -> None:
         self._admission = admission
         self._backend = backend
         self._keys = keys
         self._slot = slot
-        self._reserved_input = reserved_input
+        self._reserved_input, self._reserved_output = reserved
         self._settled = False
         self.headers = headers
 
@@ -61,14 +70,16 @@ class Reservation:
         if self._admission is None or self._backend is None or not self._keys:
             return
         delta = max(0, input_tokens) - self._reserved_input
-        self._admission._settle(self._backend, self._keys, self._slot, delta, max(0, output_tokens))
+        self._admission._settle(
+            self._backend, self._keys, self._slot, delta, max(0, output_tokens), self._reserved_output
+        )
 
 
 NO_RESERVATION_HEADERS: dict[str, str] = {}
 
 
 def _unlimited() -> Reservation:
-    return Reservation(None, None, (), 0, 0, NO_RESERVATION_HEADERS)
+    return Reservation(None, None, (), 0, (0, 0), NO_RESERVATION_HEADERS)
 
 
 class Admission:
@@ -79,45 +90,74 @@ class Admission:
         models: Mapping[str, ModelLimit],
         *,
         settle_interval: float = 0.0,
+        default_output_reservation: int = 0,
     ) -> None:
         self.limiter = limiter
+        self._default_output = default_output_reservation
         self._limits = limits
         self._models = dict(models)
         self._settle_interval = settle_interval
-        # Settlements waiting to be sent, summed per (backend, keys, slot): [input delta, output tokens].
+        # Settlements waiting to be sent, summed per (backend, keys, slot): [input delta, output tokens,
+        # released output reservation].
         self._unsent: dict[tuple[LimiterBackend, tuple[str, ...], int], list[int]] = {}
         self._sender: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
-    def checks(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> list[Check]:
-        return plan_checks(principal, model, self._limits.value, self._models, estimated_input_tokens)
+    def checks(
+        self, principal: Principal, model: str | None, estimated_input_tokens: int, max_output_tokens: int | None
+    ) -> list[Check]:
+        return plan_checks(
+            principal,
+            model,
+            self._limits.value,
+            self._models,
+            estimated_input_tokens,
+            max_output_tokens,
+            self._default_output,
+        )
 
-    async def admit(self, principal: Principal, model: str | None, estimated_input_tokens: int) -> Reservation:
-        """Reserves the request in every applicable window, or raises RateLimited (nothing reserved). The
-        x-ratelimit-* headers of the outcome are the reservation's `headers` (or the error's metadata)."""
-        checks = self.checks(principal, model, estimated_input_tokens)
+    async def admit(
+        self,
+        principal: Principal,
+        model: str | None,
+        estimated_input_tokens: int,
+        max_output_tokens: int | None = None,
+    ) -> Reservation:
+        """Reserves the request in every applicable window (its input estimate and its output tokens: the
+        request's max_tokens, else the default), or raises RateLimited (nothing reserved). The x-ratelimit-*
+        headers of the outcome are the reservation's `headers` (or the error's metadata)."""
+        checks = self.checks(principal, model, estimated_input_tokens, max_output_tokens)
         if not checks:
             return _unlimited()
         keys = tuple(c.key for c in checks)
-        result, backend = await self.limiter.admit(keys, [c.limits for c in checks], [c.costs for c in checks])
+        result, backend = await self.limiter.admit(
+            keys,
+            [c.limits for c in checks],
+            [c.costs for c in checks],
+            [c.costs if c.needs is None else c.needs for c in checks],
+        )
         headers = rate_limit_headers(checks, result.states)
         if result.rejection is not None:
             raise rate_limited(checks, result, result.rejection, headers)
-        reserved = checks[0].costs[Dimension.INPUT_TOKENS]
+        costs = checks[0].costs
+        reserved = (costs[Dimension.INPUT_TOKENS], costs[Dimension.OUTPUT_TOKENS])
         return Reservation(self, backend, keys, result.slot, reserved, headers)
 
-    def _settle(self, backend: LimiterBackend, keys: tuple[str, ...], slot: int, delta: int, output: int) -> None:
-        if delta == 0 and output == 0:
+    def _settle(
+        self, backend: LimiterBackend, keys: tuple[str, ...], slot: int, delta: int, output: int, reserved: int
+    ) -> None:
+        if delta == 0 and output == 0 and reserved == 0:
             return
         if isinstance(backend, MemoryBackend):
-            backend.settle_now(keys, slot, delta, output)
+            backend.settle_now(keys, slot, delta, output, reserved)
             return
         unsent = self._unsent.get((backend, keys, slot))
         if unsent is None:
-            self._unsent[(backend, keys, slot)] = [delta, output]
+            self._unsent[(backend, keys, slot)] = [delta, output, reserved]
         else:
             unsent[0] += delta
             unsent[1] += output
+            unsent[2] += reserved
         if self._sender is None:
             self._sender = asyncio.get_running_loop().create_task(self._send_settlements())
             self._pending.add(self._sender)
@@ -131,7 +171,10 @@ class Admission:
             # Cancelled (a shutdown that did not drain): dropped, like a settlement lost to a Redis outage.
             batch, self._unsent, self._sender = self._unsent, {}, None
         await asyncio.gather(
-            *(self.limiter.settle(b, keys, slot, delta, out) for (b, keys, slot), (delta, out) in batch.items())
+            *(
+                self.limiter.settle(b, keys, slot, delta, out, reserved)
+                for (b, keys, slot), (delta, out, reserved) in batch.items()
+            )
         )
 
     async def drain(self) -> None:

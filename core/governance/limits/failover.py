@@ -58,21 +58,31 @@ class FailoverLimiter:
         return {"rate_limit_backend": "in-process (fallback)", "redis": "unreachable"}
 
     async def admit(
-        self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]
+        self,
+        keys: Sequence[str],
+        limits: Sequence[Amounts],
+        costs: Sequence[Amounts],
+        needs: Sequence[Amounts] | None = None,
     ) -> tuple[AdmitResult, LimiterBackend]:
         """The result and the backend that holds the reservation (settle there)."""
         if self.redis is not None and self._redis_up:
             try:
-                return await self.redis.admit(keys, limits, costs), self.redis
+                return await self.redis.admit(keys, limits, costs, needs), self.redis
             except REDIS_FAILURES as exc:
                 self._went_down(exc)
-        return self.memory.admit_now(keys, limits, costs), self.memory
+        return self.memory.admit_now(keys, limits, costs, needs), self.memory
 
     async def settle(
-        self, backend: LimiterBackend, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int
+        self,
+        backend: LimiterBackend,
+        keys: Sequence[str],
+        slot: int,
+        input_delta: int,
+        output_tokens: int,
+        reserved_output: int = 0,
     ) -> None:
         try:
-            await backend.settle(keys, slot, input_delta, output_tokens)
+            await backend.settle(keys, slot, input_delta, output_tokens, reserved_output)
         except REDIS_FAILURES as exc:
             # The reservation stays as estimated; the next admission notices the outage if it lasts.
             log.debug("rate-limit settlement lost: %s", exc)

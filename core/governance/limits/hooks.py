@@ -31,11 +31,17 @@ class InferenceGovernance:
 
     @asynccontextmanager
     async def admitted(
-        self, principal: Principal, model: str, estimated_input_tokens: int, tokens: TokenSource
+        self,
+        principal: Principal,
+        model: str,
+        estimated_input_tokens: int,
+        max_output_tokens: int | None,
+        tokens: TokenSource,
     ) -> AsyncIterator[Reservation]:
         """Admits on entry (RateLimited propagates, nothing reserved) and settles on exit however the block
-        ends, with the tokens `tokens()` reports then (0 / 0 for a failed upstream call: it still counts)."""
-        reservation = await self.admission.admit(principal, model, estimated_input_tokens)
+        ends, with the tokens `tokens()` reports then (0 / 0 for a failed upstream call: it still counts).
+        `max_output_tokens` None reserves the default output reservation."""
+        reservation = await self.admission.admit(principal, model, estimated_input_tokens, max_output_tokens)
         try:
             yield reservation
         finally:

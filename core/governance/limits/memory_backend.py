@@ -93,9 +93,16 @@ class MemoryBackend:
             window.prune(cutoff)
         return window
 
-    def admit_now(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
+    def admit_now(
+        self,
+        keys: Sequence[str],
+        limits: Sequence[Amounts],
+        costs: Sequence[Amounts],
+        needs: Sequence[Amounts] | None = None,
+    ) -> AdmitResult:
         """The synchronous step (what `admit` awaits)."""
         now_ms, slot, cutoff = self._now()
+        needs = costs if needs is None else needs
         windows = [self._window(key, cutoff) for key in keys]
         rejection: Rejection | None = None
         for index, window in enumerate(windows):
@@ -103,10 +110,11 @@ class MemoryBackend:
                 limit = limits[index][dim]
                 if limit == NONE:
                     continue
-                need = costs[index][dim]
+                cost = costs[index][dim]
+                need = needs[index][dim]
                 if dim != Dimension.REQUESTS:
                     need = max(need, 1)
-                if need > limit:
+                if max(need, cost) > limit:
                     rejection = Rejection(index, dim, WINDOW_SLOTS * SLOT_MS, too_large=True)
                 elif window.totals[dim] + need > limit:
                     retry = window.retry_after_ms(dim, window.totals[dim] + need - limit, now_ms)
@@ -121,23 +129,38 @@ class MemoryBackend:
                     window.add(slot, dim, costs[index][dim])
         return AdmitResult(slot, tuple(w.state(now_ms) for w in windows), rejection)
 
-    async def admit(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
-        return self.admit_now(keys, limits, costs)
+    async def admit(
+        self,
+        keys: Sequence[str],
+        limits: Sequence[Amounts],
+        costs: Sequence[Amounts],
+        needs: Sequence[Amounts] | None = None,
+    ) -> AdmitResult:
+        return self.admit_now(keys, limits, costs, needs)
 
-    def settle_now(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
+    def settle_now(
+        self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int, reserved_output: int = 0
+    ) -> None:
         _, now_slot, cutoff = self._now()
+        corrections = (
+            (Dimension.INPUT_TOKENS, input_delta),
+            (Dimension.OUTPUT_TOKENS, -reserved_output),
+            (Dimension.TOTAL_TOKENS, input_delta - reserved_output),
+        )
         for key in keys:
             window = self._window(key, cutoff)
-            if input_delta and slot > cutoff and slot in window.slots:
+            if (input_delta or reserved_output) and slot > cutoff and slot in window.slots:
                 amounts = window.slots[slot]
-                for dim in (Dimension.INPUT_TOKENS, Dimension.TOTAL_TOKENS):
-                    window.add(slot, dim, max(input_delta, -amounts[dim]))
+                for dim, delta in corrections:
+                    window.add(slot, dim, max(delta, -amounts[dim]))
             if output_tokens > 0:
                 window.add(now_slot, Dimension.OUTPUT_TOKENS, output_tokens)
                 window.add(now_slot, Dimension.TOTAL_TOKENS, output_tokens)
 
-    async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
-        self.settle_now(keys, slot, input_delta, output_tokens)
+    async def settle(
+        self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int, reserved_output: int = 0
+    ) -> None:
+        self.settle_now(keys, slot, input_delta, output_tokens, reserved_output)
 
     async def usage(self, keys: Sequence[str]) -> list[KeyState]:
         now_ms, _, cutoff = self._now()

@@ -97,6 +97,9 @@ class Check:
     limits: tuple[int, int, int, int]
     costs: tuple[int, int, int, int]
     sources: tuple[str, str, str, str] = ("", "", "", "")
+    # What must have room when it differs from `costs`: output tokens are reserved (counted) but not required
+    # to fit (see core.governance.limits.backend).
+    needs: tuple[int, int, int, int] | None = None
 
     def has_limit(self, dim: Dimension) -> bool:
         return self.limits[dim] != NONE

@@ -4,10 +4,10 @@ caller's principal and the model's configured limits. Pure and cheap (a few dict
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.auth.principal import Principal
-from core.governance.limits.model import NONE, REQUEST_UNITS, Check, Level, LimitValues, ScopeKind
+from core.governance.limits.model import NONE, REQUEST_UNITS, Check, Dimension, Level, LimitValues, ScopeKind
 from core.governance.limits.store import LimitTable
 from core.settings import Settings
 
@@ -95,8 +95,53 @@ def plan_checks(
     table: LimitTable,
     models: Mapping[str, ModelLimit],
     estimated_input_tokens: int,
+    max_output_tokens: int | None = None,
+    default_output_reservation: int = 0,
 ) -> list[Check]:
-    """Every limit that applies to this request; the request must fit into all of them."""
+    """Every limit that applies to this request; the request must fit into all of them. The output tokens
+    are reserved too (see `with_output_reservation`)."""
+    checks = _input_checks(p, model, table, models, estimated_input_tokens)
+    if checks:
+        return with_output_reservation(checks, max_output_tokens, default_output_reservation)
+    return checks
+
+
+def output_reservation(checks: list[Check], max_output_tokens: int | None, default: int) -> int:
+    """How many output tokens the request reserves: its max_tokens when it says, else the default capped so
+    that it fits every output and total limit by itself (a request without max_tokens is never too large for
+    that reason alone); 0 when no limit counts output tokens."""
+    caps = []
+    for check in checks:
+        if check.has_limit(Dimension.OUTPUT_TOKENS):
+            caps.append(check.limits[Dimension.OUTPUT_TOKENS])
+        if check.has_limit(Dimension.TOTAL_TOKENS):
+            caps.append(check.limits[Dimension.TOTAL_TOKENS] - check.costs[Dimension.INPUT_TOKENS])
+    if not caps:
+        return 0
+    if max_output_tokens is not None:
+        return max(0, max_output_tokens)
+    return max(0, min(default, *caps))
+
+
+def with_output_reservation(checks: list[Check], max_output_tokens: int | None, default: int) -> list[Check]:
+    """The checks with the output reservation added to their output and total costs. It must not fit, only
+    find the window below its limit: admitted output exceeds a limit by less than one request's reservation."""
+    reserved = output_reservation(checks, max_output_tokens, default)
+    if reserved == 0:
+        return checks
+    return [
+        replace(c, costs=(c.costs[0], c.costs[1], c.costs[2] + reserved, c.costs[3] + reserved), needs=c.costs)
+        for c in checks
+    ]
+
+
+def _input_checks(
+    p: Principal,
+    model: str | None,
+    table: LimitTable,
+    models: Mapping[str, ModelLimit],
+    estimated_input_tokens: int,
+) -> list[Check]:
     model_limit = models.get(model) if model is not None else None
     multiplier = model_limit.request_multiplier if model_limit is not None else 1.0
     request_cost = max(1, round(REQUEST_UNITS / multiplier))

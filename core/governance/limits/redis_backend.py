@@ -50,11 +50,18 @@ class RedisBackend:
         now = int(self._now_ms()) if self._now_ms is not None else 0
         return [WINDOW_SLOTS, SLOT_MS, now]
 
-    async def admit(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
+    async def admit(
+        self,
+        keys: Sequence[str],
+        limits: Sequence[Amounts],
+        costs: Sequence[Amounts],
+        needs: Sequence[Amounts] | None = None,
+    ) -> AdmitResult:
         args: list[int] = self._head()
-        for limit, cost in zip(limits, costs, strict=True):
+        for limit, cost, need in zip(limits, costs, costs if needs is None else needs, strict=True):
             args.extend(limit)
             args.extend(cost)
+            args.extend(need)
         values = await self._calls.run(self._admit, self._keys(keys), args)
         admitted, slot, now_ms, fail_index, fail_dim, too_large, retry_ms = (int(v) for v in values[:7])
         rejection = None
@@ -62,8 +69,11 @@ class RedisBackend:
             rejection = Rejection(fail_index - 1, fail_dim, retry_ms, too_large=bool(too_large))
         return AdmitResult(slot, _states(values, 7, len(keys), now_ms), rejection)
 
-    async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
-        await self._calls.run(self._settle, self._keys(keys), [*self._head(), slot, input_delta, output_tokens])
+    async def settle(
+        self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int, reserved_output: int = 0
+    ) -> None:
+        args = [*self._head(), slot, input_delta, output_tokens, reserved_output]
+        await self._calls.run(self._settle, self._keys(keys), args)
 
     async def usage(self, keys: Sequence[str]) -> list[KeyState]:
         if not keys:

@@ -84,7 +84,8 @@ local function save(key, st, wrote_current, extra_field, extra_value)
 end
 """
 
-# ARGV: W, SLOT_MS, now override, then per key 4 limits (-1: none) and 4 costs.
+# ARGV: W, SLOT_MS, now override, then per key 4 limits (-1: none), 4 costs (added) and 4 needs (must have room;
+# a cost above the limit is too large).
 # Returns {admitted, slot, now_ms, fail_index (1-based, 0: none), fail_dim (0-based), too_large, retry_ms,
 #          then per key: r, i, o, t, hi}.
 ADMIT = (
@@ -96,13 +97,14 @@ local fail_k, fail_d, too_large, need_free = 0, 0, 0, 0
 for k = 1, n do
   state[k] = load(KEYS[k])
   if fail_k == 0 then
-    local base = 3 + (k - 1) * 8
+    local base = 3 + (k - 1) * 12
     for d = 1, 4 do
       local limit = tonumber(ARGV[base + d])
       if limit >= 0 then
-        local need = tonumber(ARGV[base + 4 + d])
+        local cost = tonumber(ARGV[base + 4 + d])
+        local need = tonumber(ARGV[base + 8 + d])
         if d > 1 and need < 1 then need = 1 end
-        if need > limit then
+        if need > limit or cost > limit then
           fail_k, fail_d, too_large = k, d, 1
           break
         elseif state[k].tot[d] + need > limit then
@@ -136,7 +138,7 @@ if fail_k > 0 then
   end
 else
   for k = 1, n do
-    local base = 3 + (k - 1) * 8
+    local base = 3 + (k - 1) * 12
     local st = state[k]
     for d = 1, 4 do
       local cost = tonumber(ARGV[base + 4 + d])
@@ -160,19 +162,22 @@ return out
 """
 )
 
-# ARGV: W, SLOT_MS, now override, reservation slot, input delta, output tokens.
+# ARGV: W, SLOT_MS, now override, reservation slot, input delta, output tokens, reserved output tokens.
 SETTLE = (
     _PRELUDE
     + """
 local res_slot = tonumber(ARGV[4])
 local input_delta = tonumber(ARGV[5])
 local output = tonumber(ARGV[6])
+local reserved = tonumber(ARGV[7] or '0')
+-- per dimension (input, output, total): the correction of the reservation's slot
+local corrections = {[2] = input_delta, [3] = -reserved, [4] = input_delta - reserved}
 for k = 1, #KEYS do
   local key = KEYS[k]
   local st = load(key)
   local extra_field, extra_value = nil, nil
   local wrote_current = false
-  if input_delta ~= 0 and res_slot > cutoff and st.lo >= 0 and res_slot <= slot then
+  if (input_delta ~= 0 or reserved ~= 0) and res_slot > cutoff and st.lo >= 0 and res_slot <= slot then
     local amounts
     if res_slot == slot then
       amounts = st.cur
@@ -181,8 +186,8 @@ for k = 1, #KEYS do
       amounts = v and parse(v) or nil
     end
     if amounts then
-      for _, d in ipairs({2, 4}) do
-        local delta = input_delta
+      for d = 2, 4 do
+        local delta = corrections[d]
         if amounts[d] + delta < 0 then delta = -amounts[d] end
         amounts[d] = amounts[d] + delta
         st.tot[d] = st.tot[d] + delta

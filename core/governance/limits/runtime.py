@@ -101,6 +101,7 @@ async def start_governance(
             limits,
             model_limits_from_settings(settings),
             settle_interval=settings.rate_limit_settle_interval_seconds,
+            default_output_reservation=settings.default_output_token_reservation,
         ),
         limiter=limiter,
         limits=limits,

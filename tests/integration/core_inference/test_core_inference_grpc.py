@@ -31,6 +31,7 @@ from aqueduct_openai import (
 from core.auth.principal import Principal, Role, set_principal
 from core.errors import AqueductError
 from core.providers.mock import DEMO_PREFIX
+from core.request_context import mark_from_facade
 from core.services.inference_deps import add_inference_services
 from core.settings import Settings
 from core.usage.events import UsageEvent
@@ -59,6 +60,7 @@ class PrincipalAndErrorsInterceptor(grpc.aio.ServerInterceptor):
 
             async def unary(request: Any, context: Any) -> Any:
                 set_principal(principal)
+                mark_from_facade(True)  # as the auth interceptor does for the façade's calls
                 try:
                     return await inner(request, context)
                 except AqueductError as exc:
@@ -70,6 +72,7 @@ class PrincipalAndErrorsInterceptor(grpc.aio.ServerInterceptor):
 
         async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
             set_principal(principal)
+            mark_from_facade(True)
             try:
                 async for item in inner_stream(request, context):
                     yield item

@@ -23,6 +23,7 @@ from tests.support.databases import redis_url_or_skip
 from tests.support.redis_servers import free_port, redis_server
 from tests.unit.limits.conftest import FakeClock
 from tests.unit.limits.test_limits_backends import (  # noqa: F401 - collected here again, on the Redis backend
+    test_output_reservations_are_admitted_below_the_limit_and_released_on_settlement,
     test_rejection_counts_nothing_anywhere,
     test_reset_is_when_the_window_has_emptied,
     test_settle_corrects_the_reserved_input_and_adds_output,

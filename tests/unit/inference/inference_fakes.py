@@ -147,10 +147,9 @@ def make_caller(endpoint: str = "POST /v1/chat/completions") -> Caller:
     principal = Principal(
         role=Role.USER, token_id="tok-1", user_id="user-1", org_id="org-1", team_id=None, service_account_id=None
     )
-    request = RequestContext.from_metadata(
-        [("x-request-id", "req-123"), ("x-aqueduct-endpoint", endpoint), ("x-aqueduct-user-agent", "pytest")],
-        "/aqueduct.v1.ChatService/CreateChatCompletion",
-        "ipv4:127.0.0.1:5555",
+    method, _, path = endpoint.partition(" ")
+    request = RequestContext(
+        request_id="req-123", endpoint_method=method, endpoint_path=path, user_agent="pytest", client_addr="127.0.0.1"
     )
     return Caller(principal=principal, request=request)
 

@@ -38,7 +38,7 @@ async def test_success_records_one_event_with_attribution_and_upstream_usage() -
     assert (event.input_tokens, event.output_tokens, event.tokens_estimated) == (11, 2, False)
     assert (event.token_id, event.user_id, event.org_id, event.end_user_id) == ("tok-1", "user-1", "org-1", "end-7")
     assert (event.request_id, event.endpoint_method, event.endpoint_path) == ("req-123", "POST", "/v1/chat/completions")
-    assert event.user_agent == "pytest" and event.client_addr == "ipv4:127.0.0.1:5555"
+    assert event.user_agent == "pytest" and event.client_addr == "127.0.0.1"
     assert event.latency_ms >= 0 and event.ttft_ms is None and event.error_message is None
 
 

@@ -139,12 +139,20 @@ class RecordingRedis:
         self.inner = MemoryBackend(clock=clock)
         self.settlements: list[tuple[tuple[str, ...], int, int]] = []
 
-    async def admit(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
-        return await self.inner.admit(keys, limits, costs)
+    async def admit(
+        self,
+        keys: Sequence[str],
+        limits: Sequence[Amounts],
+        costs: Sequence[Amounts],
+        needs: Sequence[Amounts] | None = None,
+    ) -> AdmitResult:
+        return await self.inner.admit(keys, limits, costs, needs)
 
-    async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
+    async def settle(
+        self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int, reserved_output: int = 0
+    ) -> None:
         self.settlements.append((tuple(keys), input_delta, output_tokens))
-        await self.inner.settle(keys, slot, input_delta, output_tokens)
+        await self.inner.settle(keys, slot, input_delta, output_tokens, reserved_output)
 
 
 async def test_settlements_of_a_burst_reach_redis_summed_in_one_call(clock: FakeClock) -> None:

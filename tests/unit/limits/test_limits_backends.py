@@ -92,3 +92,23 @@ async def test_unlimited_dimensions_are_still_counted(backend: LimiterBackend) -
         assert (await backend.admit(["k"], [(NONE, NONE, NONE, NONE)], [(U, 7, 0, 7)])).admitted
     [state] = await backend.usage(["k"])
     assert state.used == (3 * U, 21, 0, 21)
+
+
+async def test_output_reservations_are_admitted_below_the_limit_and_released_on_settlement(
+    backend: LimiterBackend, clock: FakeClock
+) -> None:
+    # Output limit 50, each request reserving 20 output tokens (needing only room below the limit).
+    limits = [(NONE, NONE, 50, NONE)]
+    cost, need = (U, 3, 20, 23), (U, 3, 0, 3)
+    admitted = [await backend.admit(["k"], limits, [cost], [need]) for _ in range(4)]
+    assert [r.admitted for r in admitted] == [True, True, True, False]  # 0, 20, 40 < 50; then 60
+    assert admitted[2].states[0].used[Dimension.OUTPUT_TOKENS] == 60
+    assert admitted[3].rejection is not None and admitted[3].rejection.dimension == Dimension.OUTPUT_TOKENS
+    # A reservation above the limit by itself is too large.
+    huge = await backend.admit(["k2"], limits, [(U, 3, 51, 54)], [need])
+    assert huge.rejection is not None and huge.rejection.too_large
+    # Settling releases the reservation and counts the real output (now, in the current slot).
+    clock.advance(1)
+    await backend.settle(["k"], admitted[0].slot, 0, 13, 20)
+    [state] = await backend.usage(["k"])
+    assert state.used[Dimension.OUTPUT_TOKENS] == 53 and state.used[Dimension.TOTAL_TOKENS] == 9 + 53

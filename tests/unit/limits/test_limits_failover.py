@@ -35,13 +35,21 @@ class FlakyRedis:
         if self.down:
             raise RedisConnectionError("connection refused")
 
-    async def admit(self, keys: Sequence[str], limits: Sequence[Amounts], costs: Sequence[Amounts]) -> AdmitResult:
+    async def admit(
+        self,
+        keys: Sequence[str],
+        limits: Sequence[Amounts],
+        costs: Sequence[Amounts],
+        needs: Sequence[Amounts] | None = None,
+    ) -> AdmitResult:
         self._check()
-        return await self._inner.admit(keys, limits, costs)
+        return await self._inner.admit(keys, limits, costs, needs)
 
-    async def settle(self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int) -> None:
+    async def settle(
+        self, keys: Sequence[str], slot: int, input_delta: int, output_tokens: int, reserved_output: int = 0
+    ) -> None:
         self._check()
-        await self._inner.settle(keys, slot, input_delta, output_tokens)
+        await self._inner.settle(keys, slot, input_delta, output_tokens, reserved_output)
 
     async def usage(self, keys: Sequence[str]) -> list[KeyState]:
         self._check()
