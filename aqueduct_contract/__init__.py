@@ -16,9 +16,11 @@ from aqueduct_contract.metadata import (
     is_response_header,
 )
 from aqueduct_contract.services import (
+    DEFAULT_MAX_REQUEST_BODY_BYTES,
     MAX_MESSAGE_BYTES,
     PUBLIC_METHOD_PREFIXES,
     RATE_LIMIT_HEALTH_SERVICE,
+    grpc_message_limit,
 )
 from aqueduct_contract.status import (
     CLIENT_CLOSED_REQUEST,
@@ -33,6 +35,7 @@ __all__ = [
     "AUTHORIZATION",
     "CLIENT_ADDR",
     "CLIENT_CLOSED_REQUEST",
+    "DEFAULT_MAX_REQUEST_BODY_BYTES",
     "DEPLOYMENT",
     "ENDPOINT",
     "GRPC_TO_HTTP",
@@ -45,6 +48,7 @@ __all__ = [
     "USER_AGENT",
     "HttpRow",
     "grpc_code_for_http",
+    "grpc_message_limit",
     "http_row",
     "http_status",
     "is_response_header",

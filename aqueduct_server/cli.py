@@ -186,7 +186,9 @@ async def _serve(
     worker's index (core then binds its gRPC port with SO_REUSEPORT; only worker 0 prints the banner)."""
     import uvicorn
 
+    from aqueduct_server.http_protocol import ConnectionLimits, protocol_class
     from http_facade.app import create_app
+    from http_facade.settings import FacadeSettings
 
     core = None
     channel = None
@@ -196,12 +198,24 @@ async def _serve(
         if local:
             channel = core.local_channel
     assert core_target is not None
-    app = create_app(core_target, stream_keepalive_seconds=settings.stream_keepalive_seconds, core_channel=channel)
+    facade_settings = FacadeSettings(
+        stream_keepalive_seconds=settings.stream_keepalive_seconds,
+        max_request_body_bytes=settings.max_request_body_bytes,
+    )
+    app = create_app(core_target, settings=facade_settings, core_channel=channel)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        http="httptools",
+        http=protocol_class(
+            ConnectionLimits(
+                max_header_bytes=settings.max_request_header_bytes,
+                header_timeout_seconds=settings.http_header_timeout_seconds,
+                body_timeout_seconds=settings.http_body_timeout_seconds,
+                max_connections=settings.max_connections,
+            )
+        ),
+        timeout_keep_alive=settings.http_keepalive_timeout_seconds,  # type: ignore[arg-type]
         loop="none",
         lifespan="on",
         access_log=False,

@@ -17,6 +17,8 @@ from starlette.types import Receive, Scope, Send
 from aqueduct_openai import CodecError, loads, stream_requested
 
 from ..core_client import CoreClient
+from ..edge import EdgeRejection, check_credential, read_body
+from ..edge import parse as edge_parse
 from ..errors import error_response, from_rpc_error, invalid_request, server_error
 from ..forwarding import Forwarded, forwarded, response_headers
 from ..responses import json_response
@@ -43,13 +45,24 @@ class BadRequest(Exception):
         self.response = response
 
 
-async def parse_body(request: Request, from_json: Callable[[Any], P], fwd: Forwarded) -> tuple[P, bool]:
-    """(params, stream flag); raises BadRequest carrying the 400 answer."""
+async def parse_body(
+    request: Request, from_json: Callable[[Any], P], fwd: Forwarded, settings: FacadeSettings
+) -> tuple[P, bool]:
+    """(params, stream flag); raises BadRequest carrying the answer: 401 for a missing or malformed credential
+    (the body is not read), 413 for a body over the cap, 400 for one the codec refuses."""
     try:
-        body = loads(await request.body())
-        return from_json(body), stream_requested(body) if isinstance(body, dict) else False
+        check_credential(fwd)
+        body = await read_body(request, settings.max_request_body_bytes, fwd)
+        return await edge_parse(body, lambda raw: _decode(raw, from_json), settings)
+    except EdgeRejection as rejected:
+        raise BadRequest(error_response(rejected.error, fwd.request_id)) from None
     except CodecError as exc:
         raise BadRequest(error_response(invalid_request(exc.message, exc.field), fwd.request_id)) from None
+
+
+def _decode(raw: bytes, from_json: Callable[[Any], P]) -> tuple[P, bool]:
+    body = loads(raw)
+    return from_json(body), stream_requested(body) if isinstance(body, dict) else False
 
 
 async def unary(call: grpc.aio.UnaryUnaryCall[Any, R], render: Callable[[R], Any], fwd: Forwarded) -> Response:

@@ -29,7 +29,7 @@ def routes(deps: RouteDeps) -> list[Route]:
     async def create_completion(request: Request) -> Response:
         fwd = deps.forward(request, ENDPOINT)
         try:
-            params, streamed = await parse_body(request, completion_params_from_json, fwd)
+            params, streamed = await parse_body(request, completion_params_from_json, fwd, deps.settings)
         except BadRequest as bad:
             return bad.response
         if streamed:

@@ -24,7 +24,7 @@ def routes(deps: RouteDeps) -> list[Route]:
     async def create_embeddings(request: Request) -> Response:
         fwd = deps.forward(request, ENDPOINT)
         try:
-            params, _ = await parse_body(request, embedding_params_from_json, fwd)
+            params, _ = await parse_body(request, embedding_params_from_json, fwd, deps.settings)
         except BadRequest as bad:
             return bad.response
         call = deps.core.embeddings.CreateEmbeddings(
