@@ -144,10 +144,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
-    def eof_received(self) -> bool | None:
+    def eof_received(self) -> None:
         if self._discarding:
             self.transport.close()
-        return super().eof_received()
 
 
 def _peer(client: tuple[str, int] | None) -> str:
