@@ -12,6 +12,7 @@ from aqueduct_contract.metadata import (
     MODEL_GROUP,
     REQUEST_ID,
     RESPONSE_HEADERS,
+    SHOULD_RETRY,
     USER_AGENT,
     is_response_header,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "RATE_LIMIT_HEALTH_SERVICE",
     "REQUEST_ID",
     "RESPONSE_HEADERS",
+    "SHOULD_RETRY",
     "USER_AGENT",
     "HttpRow",
     "grpc_code_for_http",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, TypeVar
 
-from aqueduct_contract import MAX_MESSAGE_BYTES
+from aqueduct_contract import MAX_MESSAGE_BYTES, SHOULD_RETRY
 from aqueduct_openai import CodecError
 from core.errors import InvalidRequest, UpstreamError
 from core.governance.limits.admission import Reservation
@@ -180,10 +180,12 @@ def decode_upstream(decode: Callable[[JSONObject], M], data: JSONObject, max_byt
         where = f" ({exc.field})" if exc.field else ""
         raise malformed(f"response{where}") from None
     if message.ByteSize() > max_bytes:
-        raise UpstreamError(
+        error = UpstreamError(
             f"The upstream response is larger than the {max_bytes}-byte limit and cannot be relayed.",
             upstream_status=BAD_GATEWAY,
         )
+        error.metadata[SHOULD_RETRY] = "false"
+        raise error
     return message
 
 
