@@ -18,9 +18,9 @@ from typing import TypeVar
 import grpc
 from starlette.requests import ClientDisconnect, Request
 
-from aqueduct_contract import AUTHORIZATION, CLIENT_CLOSED_REQUEST, GRPC_TO_HTTP
+from aqueduct_contract import AUTHORIZATION, GRPC_TO_HTTP
 
-from .errors import OpenAIError
+from .errors import OpenAIError, cancelled
 from .forwarding import Forwarded
 from .settings import FacadeSettings
 
@@ -91,7 +91,7 @@ async def read_body(request: Request, limit: int, fwd: Forwarded) -> bytes:
             chunks.append(chunk)
     except ClientDisconnect:
         log.info("client went away while sending the body of %s (request id %s)", request.url.path, fwd.request_id)
-        raise EdgeRejection(OpenAIError(CLIENT_CLOSED_REQUEST, "The request was cancelled.", "cancelled")) from None
+        raise EdgeRejection(cancelled()) from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

@@ -166,6 +166,11 @@ def invalid_request(message: str, param: str | None = None) -> OpenAIError:
     return OpenAIError(400, message, "invalid_request_error", param)
 
 
+def cancelled() -> OpenAIError:
+    """The answer to a client that went away (never sent; it labels what the façade did)."""
+    return OpenAIError(CLIENT_CLOSED_REQUEST, _GENERIC_MESSAGES[CLIENT_CLOSED_REQUEST], "cancelled")
+
+
 def server_error(message: str = _GENERIC_MESSAGES[500]) -> OpenAIError:
     return OpenAIError(500, message, "server_error")
 

@@ -3,6 +3,7 @@ metadata, and answer with the codec's JSON (or SSE) or the error table's answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,11 +20,11 @@ from aqueduct_openai import CodecError, loads, stream_requested
 from ..core_client import CoreClient
 from ..edge import EdgeRejection, check_credential, read_body
 from ..edge import parse as edge_parse
-from ..errors import error_response, from_rpc_error, invalid_request, server_error
+from ..errors import cancelled, error_response, from_rpc_error, invalid_request, server_error
 from ..forwarding import Forwarded, forwarded, response_headers
 from ..responses import json_response
 from ..settings import FacadeSettings
-from ..streaming import Render, SSEResponse, StreamCall, start_stream
+from ..streaming import Render, SSEResponse, StreamCall, cancel_on_disconnect, start_stream
 
 log = logging.getLogger("aqueduct.facade")
 
@@ -65,11 +66,25 @@ def _decode(raw: bytes, from_json: Callable[[Any], P]) -> tuple[P, bool]:
     return from_json(body), stream_requested(body) if isinstance(body, dict) else False
 
 
-async def unary(call: grpc.aio.UnaryUnaryCall[Any, R], render: Callable[[R], Any], fwd: Forwarded) -> Response:
+async def unary(
+    call: grpc.aio.UnaryUnaryCall[Any, R], render: Callable[[R], Any], fwd: Forwarded, request: Request
+) -> Response:
+    """Awaits the call while a watcher cancels it if the client goes away (core then stops the upstream
+    request and records 499); the answer to a client that is gone is never sent."""
+    gone: list[bool] = []
+    watcher = asyncio.ensure_future(cancel_on_disconnect(request.receive, call, lambda: gone.append(True)))
     try:
         response = await call
     except grpc.aio.AioRpcError as exc:
         return error_response(from_rpc_error(exc), fwd.request_id)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not gone or (task is not None and task.cancelling()):
+            raise  # our own task is cancelled (shutdown), not the call
+        log.info("client went away; request id %s cancelled", fwd.request_id)
+        return error_response(cancelled(), fwd.request_id)
+    finally:
+        watcher.cancel()
     try:
         body = render(response)
     except CodecError as exc:

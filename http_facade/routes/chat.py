@@ -40,6 +40,6 @@ def routes(deps: RouteDeps) -> list[Route]:
         unary_call = deps.core.chat.CreateChatCompletion(
             chat_service_pb2.CreateChatCompletionRequest(params=params), metadata=fwd.metadata
         )
-        return await unary(unary_call, _render, fwd)
+        return await unary(unary_call, _render, fwd, request)
 
     return endpoint_routes("/chat/completions", create_chat_completion, "POST")

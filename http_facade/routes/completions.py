@@ -40,6 +40,6 @@ def routes(deps: RouteDeps) -> list[Route]:
         unary_call = deps.core.completions.CreateCompletion(
             completion_service_pb2.CreateCompletionRequest(params=params), metadata=fwd.metadata
         )
-        return await unary(unary_call, _render, fwd)
+        return await unary(unary_call, _render, fwd, request)
 
     return endpoint_routes("/completions", create_completion, "POST")

@@ -30,6 +30,6 @@ def routes(deps: RouteDeps) -> list[Route]:
         call = deps.core.embeddings.CreateEmbeddings(
             embedding_service_pb2.CreateEmbeddingsRequest(params=params), metadata=fwd.metadata
         )
-        return await unary(call, _render, fwd)
+        return await unary(call, _render, fwd, request)
 
     return endpoint_routes("/embeddings", create_embeddings, "POST")
