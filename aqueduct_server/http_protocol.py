@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from http_facade.edge import ON_DISCONNECT
 
 log = logging.getLogger("aqueduct.http")
 
@@ -56,6 +59,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._discarding = False
+        self._on_disconnect: list[Callable[[], object]] = []
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -69,7 +73,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        unanswered = self.cycle is not None and not self.cycle.response_complete
         super().connection_lost(exc)
+        if unanswered:
+            for hook in self._on_disconnect:
+                hook()
 
     def data_received(self, data: bytes) -> None:
         if self._discarding:
@@ -85,6 +93,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope[ON_DISCONNECT] = self._on_disconnect = []  # type: ignore[literal-required]
         self._in_head = True
         self._head_bytes = 0
         if self._timer is None:

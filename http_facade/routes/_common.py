@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from aqueduct_openai import CodecError, loads, stream_requested
 
 from ..core_client import CoreClient
-from ..edge import EdgeRejection, check_credential, read_body
+from ..edge import ON_DISCONNECT, EdgeRejection, check_credential, read_body
 from ..edge import parse as edge_parse
 from ..errors import cancelled, error_response, from_rpc_error, invalid_request, server_error
 from ..forwarding import Forwarded, forwarded, response_headers
@@ -71,20 +71,27 @@ async def unary(
 ) -> Response:
     """Awaits the call while a watcher cancels it if the client goes away (core then stops the upstream
     request and records 499); the answer to a client that is gone is never sent."""
-    gone: list[bool] = []
-    watcher = asyncio.ensure_future(cancel_on_disconnect(request.receive, call, lambda: gone.append(True)))
+    hooks: list[Callable[[], object]] | None = request.scope.get(ON_DISCONNECT)
+    watcher = None
+    if hooks is not None:
+        hooks.append(call.cancel)
+    else:
+        watcher = asyncio.ensure_future(cancel_on_disconnect(request.receive, call, _nothing))
     try:
         response = await call
     except grpc.aio.AioRpcError as exc:
         return error_response(from_rpc_error(exc), fwd.request_id)
     except asyncio.CancelledError:
+        # Awaiting a call that was cancelled raises CancelledError: the client went away. Our own task being
+        # cancelled (shutdown) propagates.
         task = asyncio.current_task()
-        if not gone or (task is not None and task.cancelling()):
-            raise  # our own task is cancelled (shutdown), not the call
+        if task is not None and task.cancelling():
+            raise
         log.info("client went away; request id %s cancelled", fwd.request_id)
         return error_response(cancelled(), fwd.request_id)
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
     try:
         body = render(response)
     except CodecError as exc:
@@ -105,6 +112,10 @@ async def stream(call: StreamCall, render: Render, fwd: Forwarded, settings: Fac
         keepalive_seconds=settings.stream_keepalive_seconds,
         headers=await response_headers(call, fwd.request_id),
     )
+
+
+def _nothing() -> None:
+    pass
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import openai
 import pytest
@@ -24,8 +25,8 @@ class _SlowUpstream(BaseHTTPRequestHandler):
     """Holds every request for up to UPSTREAM_HOLD_SECONDS and notes whether the gateway closed the connection
     first (the cancellation reached the upstream) or waited for the answer."""
 
-    closed_early: list[str] = []
-    answered: list[str] = []
+    closed_early: ClassVar[list[str]] = []
+    answered: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
