@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import select
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
 import openai
 import pytest
 
+from tests.security._loopback_upstream import loopback_upstream, send_chat_completion
 from tests.support.gateway import Gateway
 from tests.support.waiting import wait_until
 
@@ -35,20 +35,7 @@ class _SlowUpstream(BaseHTTPRequestHandler):
         if readable and self.connection.recv(1) == b"":
             self.closed_early.append(text)
             return
-        answer = {
-            "id": "c",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "slow",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "late"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_chat_completion(self, "slow", "late")
         self.answered.append(text)
 
     def log_message(self, *args: object) -> None:
@@ -57,14 +44,8 @@ class _SlowUpstream(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowUpstream)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_upstream(_SlowUpstream) as api_base:
+        yield api_base
 
 
 @pytest.fixture(scope="module", params=["local", "tcp"])
