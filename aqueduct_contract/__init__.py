@@ -13,13 +13,16 @@ from aqueduct_contract.metadata import (
     MODEL_GROUP,
     REQUEST_ID,
     RESPONSE_HEADERS,
+    SHOULD_RETRY,
     USER_AGENT,
     is_response_header,
 )
 from aqueduct_contract.services import (
+    DEFAULT_MAX_REQUEST_BODY_BYTES,
     MAX_MESSAGE_BYTES,
     PUBLIC_METHOD_PREFIXES,
     RATE_LIMIT_HEALTH_SERVICE,
+    grpc_message_limit,
 )
 from aqueduct_contract.status import (
     CLIENT_CLOSED_REQUEST,
@@ -34,6 +37,7 @@ __all__ = [
     "AUTHORIZATION",
     "CLIENT_ADDR",
     "CLIENT_CLOSED_REQUEST",
+    "DEFAULT_MAX_REQUEST_BODY_BYTES",
     "DEPLOYMENT",
     "ENDPOINT",
     "FACADE_CREDENTIAL",
@@ -44,9 +48,11 @@ __all__ = [
     "RATE_LIMIT_HEALTH_SERVICE",
     "REQUEST_ID",
     "RESPONSE_HEADERS",
+    "SHOULD_RETRY",
     "USER_AGENT",
     "HttpRow",
     "grpc_code_for_http",
+    "grpc_message_limit",
     "http_row",
     "http_status",
     "is_response_header",

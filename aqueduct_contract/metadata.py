@@ -27,7 +27,9 @@ LIMIT_TOKENS = "x-ratelimit-limit-tokens"
 REMAINING_TOKENS = "x-ratelimit-remaining-tokens"
 RESET_TOKENS = "x-ratelimit-reset-tokens"
 RATE_LIMIT_HEADERS = (LIMIT_REQUESTS, REMAINING_REQUESTS, RESET_REQUESTS, LIMIT_TOKENS, REMAINING_TOKENS, RESET_TOKENS)
-RESPONSE_HEADERS = frozenset({MODEL_GROUP, DEPLOYMENT, *RATE_LIMIT_HEADERS})
+# "false" on an error that the same request would meet again (the OpenAI SDK then does not retry it).
+SHOULD_RETRY = "x-should-retry"
+RESPONSE_HEADERS = frozenset({MODEL_GROUP, DEPLOYMENT, SHOULD_RETRY, *RATE_LIMIT_HEADERS})
 
 
 def is_response_header(key: str) -> bool:

@@ -190,6 +190,7 @@ async def _serve(
     worker's index (core then binds its gRPC port with SO_REUSEPORT; only worker 0 prints the banner)."""
     import uvicorn
 
+    from aqueduct_server.http_protocol import ConnectionLimits, protocol_class
     from http_facade.app import create_app
     from http_facade.settings import FacadeSettings
 
@@ -201,17 +202,25 @@ async def _serve(
         if local:
             channel = core.local_channel
     assert core_target is not None
-    app = create_app(
-        core_target,
-        settings=FacadeSettings(facade_credential=settings.facade_secret),
+    facade_settings = FacadeSettings(
         stream_keepalive_seconds=settings.stream_keepalive_seconds,
-        core_channel=channel,
+        max_request_body_bytes=settings.max_request_body_bytes,
+        facade_credential=settings.facade_secret,
     )
+    app = create_app(core_target, settings=facade_settings, core_channel=channel)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        http="httptools",
+        http=protocol_class(
+            ConnectionLimits(
+                max_header_bytes=settings.max_request_header_bytes,
+                header_timeout_seconds=settings.http_header_timeout_seconds,
+                body_timeout_seconds=settings.http_body_timeout_seconds,
+                max_connections=settings.max_connections,
+            )
+        ),
+        timeout_keep_alive=settings.http_keepalive_timeout_seconds,  # type: ignore[arg-type]
         loop="none",
         lifespan="on",
         access_log=False,

@@ -28,7 +28,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aqueduct_contract import MAX_MESSAGE_BYTES, RATE_LIMIT_HEALTH_SERVICE
+from aqueduct_contract import RATE_LIMIT_HEALTH_SERVICE, grpc_message_limit
 from core.auth.authenticator import Authenticator
 from core.db.engine import create_engine, create_sessionmaker
 from core.db.migrate import upgrade
@@ -120,13 +120,14 @@ class CoreServer:
             ErrorsInterceptor(),
             AuthInterceptor(authenticator, facade_secret=settings.facade_secret),
         ]
+        message_limit = grpc_message_limit(settings.max_request_body_bytes)
         # RecordingServer keeps a table of every handler registered below, for local_channel().
         server = self._recording = RecordingServer(
             grpc.aio.server(
                 interceptors=self._interceptors,
                 options=[
-                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.max_send_message_length", message_limit),
+                    ("grpc.max_receive_message_length", message_limit),
                     ("grpc.so_reuseport", 1 if self._reuse_port else 0),
                 ],
             )

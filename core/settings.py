@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from aqueduct_contract import DEFAULT_MAX_REQUEST_BODY_BYTES
 from core.redis_connection import parse_redis_url
 
 log = logging.getLogger("aqueduct.core.settings")
@@ -109,6 +110,19 @@ class Settings(BaseModel):
     port: int = 8000
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
+
+    # HTTP edge bounds (the façade's listener), checked before any work is done for a request. A JSON body
+    # above max_request_body_bytes is answered 413 (from Content-Length before it is read, or while it
+    # arrives); a request head above max_request_header_bytes 431. A head not received within
+    # http_header_timeout_seconds, or a body within http_body_timeout_seconds, closes the connection (408).
+    # Connections beyond max_connections are answered 503 and closed (keep `ulimit -n` above it plus the
+    # upstream pool). An idle keep-alive connection is closed after http_keepalive_timeout_seconds.
+    max_request_body_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BODY_BYTES, ge=1024)
+    max_request_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_connections: int = Field(default=4096, ge=1)
+    http_keepalive_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # Auth: how long a token lookup is trusted before the database is asked again. Bounds how long a deleted
     # or regenerated token keeps working on other replicas.

@@ -22,6 +22,8 @@ from .responses import json_response
 Code = grpc.StatusCode
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# grpc-core's texts when a request exceeds the façade channel's send limit or core's receive limit.
+_REQUEST_TOO_LARGE = ("CLIENT: Sent message larger than max", "SERVER: Received message larger than max")
 
 # ErrorInfo reasons that give error.code a more precise value than the row's.
 _REASON_CODES = {"MODEL_NOT_FOUND": "model_not_found", "TOKEN_EXPIRED": "invalid_api_key"}
@@ -115,6 +117,9 @@ def from_status(
             param=details.field,
             code=details.metadata.get("upstream_code"),
         )
+    elif code == Code.RESOURCE_EXHAUSTED and details.reason is None:
+        # No aqueduct ErrorInfo: gRPC's own message-size limit, never a rate limit (core's carry a reason).
+        error = _message_too_large(text)
     else:
         row = http_row(code, details.reason)
         if row.status >= 500 or row.status == CLIENT_CLOSED_REQUEST:
@@ -142,12 +147,28 @@ def from_status(
     return error
 
 
+def _message_too_large(grpc_text: str) -> OpenAIError:
+    """A request over the limit is too big (413); otherwise core's answer was too big to relay (502). Retrying
+    cannot help either, and the gRPC text is not shown."""
+    if any(text in grpc_text for text in _REQUEST_TOO_LARGE):
+        error = OpenAIError(413, "The request is too large.", "invalid_request_error", code="request_too_large")
+    else:
+        error = OpenAIError(502, "The upstream response is too large to relay.", "server_error")
+    error.headers["x-should-retry"] = "false"
+    return error
+
+
 def from_rpc_error(error: grpc.aio.AioRpcError) -> OpenAIError:
     return from_status(error.code(), error.details(), error.trailing_metadata())
 
 
 def invalid_request(message: str, param: str | None = None) -> OpenAIError:
     return OpenAIError(400, message, "invalid_request_error", param)
+
+
+def cancelled() -> OpenAIError:
+    """The answer to a client that went away (never sent; it labels what the façade did)."""
+    return OpenAIError(CLIENT_CLOSED_REQUEST, _GENERIC_MESSAGES[CLIENT_CLOSED_REQUEST], "cancelled")
 
 
 def server_error(message: str = _GENERIC_MESSAGES[500]) -> OpenAIError:

@@ -217,9 +217,16 @@ class SSEResponse(Response):
         await send({"type": "http.response.body", "body": error_event(error), "more_body": False})
 
     async def _watch_disconnect(self, receive: Receive) -> None:
-        while True:
-            message: Message = await receive()
-            if message["type"] == "http.disconnect":
-                self._disconnected = True
-                self._call.cancel()
-                return
+        await cancel_on_disconnect(receive, self._call, lambda: setattr(self, "_disconnected", True))
+
+
+async def cancel_on_disconnect(receive: Receive, call: grpc.aio.Call, on_disconnect: Callable[[], object]) -> None:
+    """Cancels `call` when the HTTP client goes away (after `on_disconnect()`), so core stops the upstream
+    request and records it as 499. For a unary call as for a stream: the body has been read, so the next ASGI
+    message is the disconnect."""
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            on_disconnect()
+            call.cancel()
+            return

@@ -45,7 +45,7 @@ class EmbeddingInference:
                     lambda count: 0,
                     with_output=False,
                 )
-                result = decode_upstream(embedding_list_from_json, response)
+                result = decode_upstream(embedding_list_from_json, response, self._deps.max_message_bytes)
                 if estimated:
                     result.usage.estimated = True
                 meter.set_tokens(tokens_in, 0, estimated=estimated)

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
+from aqueduct_contract import MAX_MESSAGE_BYTES, SHOULD_RETRY
 from aqueduct_openai import CodecError
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, UpstreamError
 from core.governance.limits.admission import Reservation
 from core.governance.limits.hooks import InferenceGovernance
 from core.inference.caller import Caller
@@ -19,13 +20,20 @@ from core.inference.response_metadata import ResponseMetadata
 from core.inference.token_estimate import TokenCounter, token_counter
 from core.inference.usage_meter import UsageMeter
 from core.providers.base import JSONObject, Provider, ProviderLookup
-from core.providers.upstream_errors import malformed
+from core.providers.upstream_errors import BAD_GATEWAY, malformed
 from core.routing.deployment import Deployment
 from core.routing.registry import ModelGroup, ModelRegistry
 from core.routing.router import Router
 from core.usage.events import UsageSink
 
 T = TypeVar("T")
+
+
+class _Sized(Protocol):
+    def ByteSize(self) -> int: ...
+
+
+M = TypeVar("M", bound=_Sized)
 
 # Settings.stream_max_chunks_per_message's default, for callers that build InferenceDeps by hand (tests).
 DEFAULT_MAX_CHUNKS_PER_MESSAGE = 64
@@ -41,6 +49,9 @@ class InferenceDeps:
     router: Router | None = None
     # Model exclusions and rate-limit admission (core.governance.limits.hooks); None: neither (tests).
     governance: InferenceGovernance | None = None
+    # Largest unary answer relayed (the gRPC message limit, aqueduct_contract.grpc_message_limit): a bigger
+    # upstream response is a 502 here, recorded as such, instead of a transport failure after a 200 row.
+    max_message_bytes: int = MAX_MESSAGE_BYTES
 
     def __post_init__(self) -> None:
         if self.router is None:
@@ -163,13 +174,22 @@ def ask_for_stream_usage(body: JSONObject) -> None:
     body["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
 
 
-def decode_upstream(decode: Callable[[JSONObject], T], data: JSONObject) -> T:
-    """Upstream JSON -> proto; JSON that does not fit OpenAI's shape is the upstream's fault (502)."""
+def decode_upstream(decode: Callable[[JSONObject], M], data: JSONObject, max_bytes: int) -> M:
+    """Upstream JSON -> proto; JSON that does not fit OpenAI's shape, or a message over `max_bytes` (too big to
+    relay to the caller), is the upstream's fault (502)."""
     try:
-        return decode(data)
+        message = decode(data)
     except CodecError as exc:
         where = f" ({exc.field})" if exc.field else ""
         raise malformed(f"response{where}") from None
+    if message.ByteSize() > max_bytes:
+        error = UpstreamError(
+            f"The upstream response is larger than the {max_bytes}-byte limit and cannot be relayed.",
+            upstream_status=BAD_GATEWAY,
+        )
+        error.metadata[SHOULD_RETRY] = "false"
+        raise error
+    return message
 
 
 async def ensure_usage(

@@ -28,6 +28,8 @@ class _WithUsage(Protocol):
     @property
     def usage(self) -> Any: ...
 
+    def ByteSize(self) -> int: ...
+
 
 class Params(Protocol):
     """What the flow reads of ChatCompletionParams / CompletionParams."""
@@ -94,7 +96,7 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
                     lambda count: ep.estimate_input(body, count),
                     lambda count: count(ep.result_text(response)),
                 )
-                result = decode_upstream(ep.result_from_json, response)
+                result = decode_upstream(ep.result_from_json, response, self._deps.max_message_bytes)
                 if estimated:
                     result.usage.estimated = True
                 meter.set_tokens(tokens_in, tokens_out, estimated=estimated)
@@ -127,7 +129,7 @@ class TextGeneration(Generic[ParamsT, ResultT, ChunkT]):
             pump = StreamPump(
                 usage=usage,
                 meter=meter,
-                convert=lambda event: decode_upstream(ep.chunk_from_json, event),
+                convert=lambda event: decode_upstream(ep.chunk_from_json, event, self._deps.max_message_bytes),
                 mark_estimated=_mark_estimated,
                 emit=emit,
                 max_batch=self._deps.max_chunks_per_message,

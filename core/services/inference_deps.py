@@ -15,6 +15,7 @@ from aqueduct.v1 import (
     model_service_pb2_grpc,
 )
 
+from aqueduct_contract import grpc_message_limit
 from core.governance.limits.hooks import InferenceGovernance
 from core.inference.chat import ChatInference
 from core.inference.completion import CompletionInference
@@ -56,6 +57,7 @@ def build_inference(
         providers=providers,
         usage=usage,
         max_chunks_per_message=settings.stream_max_chunks_per_message,
+        max_message_bytes=grpc_message_limit(settings.max_request_body_bytes),
         router=router,
         governance=governance,
     )

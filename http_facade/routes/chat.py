@@ -29,7 +29,7 @@ def routes(deps: RouteDeps) -> list[Route]:
     async def create_chat_completion(request: Request) -> Response:
         fwd = deps.forward(request, ENDPOINT)
         try:
-            params, streamed = await parse_body(request, chat_params_from_json, fwd)
+            params, streamed = await parse_body(request, chat_params_from_json, fwd, deps.settings)
         except BadRequest as bad:
             return bad.response
         if streamed:
@@ -40,6 +40,6 @@ def routes(deps: RouteDeps) -> list[Route]:
         unary_call = deps.core.chat.CreateChatCompletion(
             chat_service_pb2.CreateChatCompletionRequest(params=params), metadata=fwd.metadata
         )
-        return await unary(unary_call, _render, fwd)
+        return await unary(unary_call, _render, fwd, request)
 
     return endpoint_routes("/chat/completions", create_chat_completion, "POST")

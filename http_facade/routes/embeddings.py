@@ -24,12 +24,12 @@ def routes(deps: RouteDeps) -> list[Route]:
     async def create_embeddings(request: Request) -> Response:
         fwd = deps.forward(request, ENDPOINT)
         try:
-            params, _ = await parse_body(request, embedding_params_from_json, fwd)
+            params, _ = await parse_body(request, embedding_params_from_json, fwd, deps.settings)
         except BadRequest as bad:
             return bad.response
         call = deps.core.embeddings.CreateEmbeddings(
             embedding_service_pb2.CreateEmbeddingsRequest(params=params), metadata=fwd.metadata
         )
-        return await unary(call, _render, fwd)
+        return await unary(call, _render, fwd, request)
 
     return endpoint_routes("/embeddings", create_embeddings, "POST")

@@ -49,7 +49,7 @@ def routes(deps: RouteDeps) -> list[Route]:
         model_id: str = request.path_params["model_id"]
         fwd = deps.forward(request, f"GET /v1/models/{model_id}")
         call = deps.core.models.GetModel(model_service_pb2.GetModelRequest(id=model_id), metadata=fwd.metadata)
-        return await unary(call, _render_one, fwd)
+        return await unary(call, _render_one, fwd, request)
 
     return [
         *endpoint_routes("/models", list_models, "GET"),

@@ -59,7 +59,9 @@ async def facade_url(fake_core: FakeCore) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def http(facade_url: str) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=facade_url, verify=False) as client:
+    # A bearer of the right form: the façade answers 401 before reading the body of a request without one.
+    headers = {"authorization": "Bearer sk-test"}
+    async with httpx2.AsyncClient(base_url=facade_url, verify=False, headers=headers) as client:
         yield client
 
 

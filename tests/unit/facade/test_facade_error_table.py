@@ -149,3 +149,21 @@ def test_malformed_details_are_ignored() -> None:
     details = parse_details(((STATUS_DETAILS_KEY, b"\xff\xff garbage"), ("other", "x")))
     assert details.reason is None and details.field is None
     assert from_status(Code.NOT_FOUND, "gone", ((STATUS_DETAILS_KEY, b"\xff\xff"),)).status == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "kind"),
+    [
+        ("CLIENT: Sent message larger than max (70000000 vs. 68157440)", 413, "invalid_request_error"),
+        ("SERVER: Received message larger than max (70000000 vs. 68157440)", 413, "invalid_request_error"),
+        ("CLIENT: Received message larger than max (80000000 vs. 68157440)", 502, "server_error"),
+        ("SERVER: Sent message larger than max (80000000 vs. 68157440)", 502, "server_error"),
+    ],
+)
+def test_grpc_message_size_errors_are_never_a_rate_limit(text: str, status: int, kind: str) -> None:
+    # gRPC's own RESOURCE_EXHAUSTED carries no aqueduct ErrorInfo: a 413 or 502 that is not to be retried, and
+    # the gRPC text stays out of the answer.
+    error = from_status(Code.RESOURCE_EXHAUSTED, text, None)
+    assert (error.status, error.type) == (status, kind)
+    assert error.headers["x-should-retry"] == "false"
+    assert "larger than max" not in error.message

@@ -81,7 +81,8 @@ async def call(app: FastAPI, method: str, path: str) -> httpx2.Response:
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://facade") as client:
         body = BODY if method == "POST" else None
-        return await client.request(method, path, json=body, headers={"x-request-id": f"rid-{method}{path}"})
+        headers = {"x-request-id": f"rid-{method}{path}", "authorization": "Bearer sk-test"}
+        return await client.request(method, path, json=body, headers=headers)
 
 
 async def test_every_route_is_enumerated() -> None:
@@ -124,6 +125,8 @@ async def test_a_body_that_is_not_json_is_a_400(app_and_seen: tuple[FastAPI, lis
     app, _ = app_and_seen
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://facade") as client:
-        response = await client.post("/v1/chat/completions", content=b"{not json")
+        response = await client.post(
+            "/v1/chat/completions", content=b"{not json", headers={"authorization": "Bearer sk-test"}
+        )
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
