@@ -84,7 +84,9 @@ def test_an_upstream_401_is_a_502_saying_the_upstream_refused_the_gateways_crede
     client = openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
     fake = {"status": 401, "error_message": "Incorrect API key provided: sk-up****cdef."}
     with pytest.raises(openai.APIStatusError) as info:
-        client.chat.completions.create(model="keyed", messages=[{"role": "user", "content": "hi"}], extra_body={"x_fake": fake})
+        client.chat.completions.create(
+            model="keyed", messages=[{"role": "user", "content": "hi"}], extra_body={"x_fake": fake}
+        )
     err = info.value
     assert not isinstance(err, openai.AuthenticationError)
     assert err.status_code == 502
