@@ -106,9 +106,22 @@ class UpstreamUnavailable(AqueductError):
     reason = error_reason_pb2.ERROR_REASON_UPSTREAM_UNAVAILABLE
 
 
+# An upstream's own error text is shown to the caller, stored in usage records and logged: this bounds it.
+MAX_UPSTREAM_MESSAGE_CHARS = 1024
+
+
+def clipped(text: str, limit: int = MAX_UPSTREAM_MESSAGE_CHARS) -> str:
+    """`text` cut to at most `limit` characters, marked when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class UpstreamError(AqueductError):
-    """The upstream answered with an HTTP error. Its status travels in metadata["upstream_status"] and the
-    façade answers with that exact status; the message is the upstream's own (never its key)."""
+    """The upstream answered with an HTTP error (or broke the protocol). The caller gets `status`: the
+    upstream's own by default, a gateway status (502) when the upstream's would mislead the caller (an upstream
+    401 is not the caller's token being wrong). It travels in metadata["upstream_status"], which the façade
+    answers with; a different raw status in metadata["upstream_http_status"]. `upstream_status` (the raw one)
+    drives retries and health. The message is bounded; providers scrub it (core.providers.upstream_errors)
+    and give only codes and params from closed sets, never the upstream's free-form `type`."""
 
     reason = error_reason_pb2.ERROR_REASON_UPSTREAM_ERROR
 
@@ -117,17 +130,19 @@ class UpstreamError(AqueductError):
         message: str,
         *,
         upstream_status: int,
-        upstream_type: str | None = None,
+        status: int | None = None,
         upstream_code: str | None = None,
         upstream_param: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        metadata = {"upstream_status": str(upstream_status)}
-        if upstream_type:
-            metadata["upstream_type"] = upstream_type
+        answered = upstream_status if status is None else status
+        metadata = {"upstream_status": str(answered)}
+        if answered != upstream_status:
+            metadata["upstream_http_status"] = str(upstream_status)
         if upstream_code:
             metadata["upstream_code"] = upstream_code
-        super().__init__(message, field=upstream_param, metadata=metadata, retry_after=retry_after)
+        super().__init__(clipped(message), field=upstream_param, metadata=metadata, retry_after=retry_after)
         self.upstream_status = upstream_status
+        self.status = answered
         # The code whose row in the one table gives the caller the same status class back.
-        self.code = grpc_code_for_http(upstream_status)
+        self.code = grpc_code_for_http(answered)

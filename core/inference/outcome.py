@@ -15,7 +15,7 @@ def outcome_of(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         return CLIENT_CLOSED_REQUEST, "The client cancelled the request."
     if isinstance(exc, UpstreamError):
-        return exc.upstream_status, exc.message
+        return exc.status, exc.message
     if isinstance(exc, AqueductError):
         return http_status(exc.code), exc.message
     return 500, "Internal error."

@@ -36,6 +36,9 @@ class Endpoint:
     # or as a header of each request to an http:// one (which the proxy receives in full).
     proxy_authorization: str | None
     ssl: ssl.SSLContext | bool
+    # Every credential above in the forms an upstream or proxy might echo back (the raw password as well as
+    # the encoded header), for scrubbing error text.
+    secrets: tuple[str, ...] = ()
 
     def url(self, path: str) -> URL:
         """The absolute URL of `path` ("/chat/completions") under the base, built once by the caller."""
@@ -53,6 +56,7 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigError(f"{where}: api_base must be an http:// or https:// URL")
     authorization = None
+    secrets: list[str] = []
     if url.user is not None or url.password is not None:
         if deployment.api_key:
             raise ConfigError(
@@ -60,8 +64,11 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
                 "sent in the Authorization header, so keep only one"
             )
         authorization = encode_basic_auth(url.user or "", url.password or "")
+        secrets += [authorization, authorization.removeprefix("Basic "), url.password or ""]
         url = url.with_user(None)
-    proxy, proxy_authorization = _env_proxy(url)
+    proxy, proxy_authorization, proxy_password = _env_proxy(url)
+    if proxy_authorization:
+        secrets += [proxy_authorization, proxy_authorization.removeprefix("Basic "), proxy_password]
     params = deployment.config.litellm_params
     tls = ssl_for(params, where) if url.scheme == "https" else True
     return Endpoint(
@@ -71,20 +78,22 @@ def endpoint_of(deployment: Deployment) -> Endpoint:
         proxy=proxy,
         proxy_authorization=proxy_authorization,
         ssl=tls,
+        secrets=tuple(s for s in secrets if s),
     )
 
 
-def _env_proxy(url: URL) -> tuple[URL | None, str | None]:
-    """The proxy for `url` from HTTP(S)_PROXY unless NO_PROXY exempts its host."""
+def _env_proxy(url: URL) -> tuple[URL | None, str | None, str]:
+    """(the proxy for `url` from HTTP(S)_PROXY unless NO_PROXY exempts its host, its Proxy-Authorization,
+    its raw password)."""
     host = url.host or ""
     if urllib.request.proxy_bypass(host):
-        return None, None
+        return None, None, ""
     raw = urllib.request.getproxies().get(url.scheme)
     if not raw:
-        return None, None
+        return None, None, ""
     proxy = URL(raw if "://" in raw else f"http://{raw}")
     if proxy.scheme not in _PROXY_SCHEMES:
         raise ConfigError(f"the {url.scheme} proxy from the environment must be an http(s):// URL, not {proxy}")
     if proxy.user is None:
-        return proxy, None
-    return proxy.with_user(None), encode_basic_auth(proxy.user, proxy.password or "")
+        return proxy, None, ""
+    return proxy.with_user(None), encode_basic_auth(proxy.user, proxy.password or ""), proxy.password or ""

@@ -9,6 +9,7 @@ import aiohttp
 
 from core.errors import AqueductError
 from core.providers.base import BatchedStream, JSONObject
+from core.providers.scrubbing import Scrubber
 from core.providers.sse import SSEDecoder, SSEError, SSEEvent
 from core.providers.upstream_errors import (
     TRANSPORT_ERRORS,
@@ -16,6 +17,7 @@ from core.providers.upstream_errors import (
     error_from_transport,
     json_object,
     malformed,
+    truncated_stream,
 )
 
 # After `[DONE]` the body still has its closing bytes (the last chunk of chunked framing, often in a later
@@ -28,15 +30,14 @@ STREAM_DRAIN_MAX_SECONDS = 0.1
 class HTTPEventStream(BatchedStream):
     """The parsed events of one accepted upstream stream, a batch per read of the body. A stream read to
     `[DONE]` or to the end of its body gives its connection back to the pool; one stopped early (an error, a
-    cancelled client, aclose()) closes it, so a half-read connection is never reused."""
+    cancelled client, aclose()) closes it, so a half-read connection is never reused. A body that ends without
+    `[DONE]` is an error: the answer may have been cut short."""
 
-    def __init__(
-        self, response: aiohttp.ClientResponse, model: str, where: tuple[str, str], secrets: tuple[str | None, ...]
-    ) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, model: str, where: tuple[str, str], scrub: Scrubber) -> None:
         self._response = response
         self._model = model
         self._where = where  # (deployment id, origin) for the operator's log
-        self._secrets = secrets
+        self._scrub = scrub
 
     async def batches(self) -> AsyncGenerator[list[JSONObject], None]:
         content = self._response.content
@@ -58,11 +59,13 @@ class HTTPEventStream(BatchedStream):
                     if done:
                         await self._drain()
                         return
-            batch, _, failure = self._parse_all(decoder.close())
+            batch, done, failure = self._parse_all(decoder.close())
             if batch:
                 yield batch
             if failure is not None:
                 raise failure
+            if not done:
+                raise truncated_stream(self._model, *self._where)
         except TRANSPORT_ERRORS as exc:
             raise error_from_transport(exc, self._model, *self._where) from exc
         except SSEError:
@@ -109,5 +112,5 @@ class HTTPEventStream(BatchedStream):
             return {}
         obj = json_object(text, "stream event")
         if event == "error" or (obj.get("error") and not obj.get("choices")):
-            raise error_from_event(obj.get("error", obj), self._secrets)
+            raise error_from_event(obj.get("error", obj), self._scrub, self._model)
         return obj

@@ -99,7 +99,6 @@ class MockProvider:
             raise UpstreamError(
                 f"'dimensions' must be an integer in 1..{MAX_EMBEDDING_DIMENSIONS}.",
                 upstream_status=400,
-                upstream_type="invalid_request_error",
                 upstream_param="dimensions",
             )
         as_base64 = body.get("encoding_format") == "base64"
@@ -223,6 +222,5 @@ def _embedding_inputs(value: Any) -> list[str]:
     raise UpstreamError(
         "'input' must be a string, an array of strings, or token arrays.",
         upstream_status=400,
-        upstream_type="invalid_request_error",
         upstream_param="input",
     )

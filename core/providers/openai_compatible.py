@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import re
 from typing import Final
 
 import aiohttp
@@ -13,6 +13,7 @@ from core.providers.base import JSONObject, UpstreamStream
 from core.providers.endpoint import Endpoint, endpoint_of
 from core.providers.event_stream import HTTPEventStream
 from core.providers.http_session import UpstreamSession
+from core.providers.scrubbing import Scrubber
 from core.providers.upstream_errors import (
     MAX_ERROR_BODY_BYTES,
     TRANSPORT_ERRORS,
@@ -28,6 +29,8 @@ from core.settings import ConfigError
 
 _JSON: Final = "application/json"
 _EVENT_STREAM: Final = "text/event-stream"
+# extra_headers whose values are credentials (Azure's api-key, x-api-key, ...): scrubbed from error text.
+_CREDENTIAL_HEADER = re.compile(r"(?i)key|token|auth|secret|password|cookie")
 # Headers the operator's extra_headers may not set: the client frames and encodes the exchange itself.
 _RESERVED_HEADERS: Final = frozenset(
     {
@@ -57,14 +60,30 @@ class OpenAICompatibleProvider:
         self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
         self._deployment = deployment
         self._where = (deployment.id, endpoint.origin)
-        self._secrets = (deployment.api_key, endpoint.authorization)
-        # Built once: a JSON call is bounded as a whole; a stream until its head by asyncio.timeout below, then
-        # by the longest silence between two reads. The connect bound is the TCP (and TLS) set-up alone.
-        connect = deployment.connect_timeout_seconds
-        self._json_timeout = aiohttp.ClientTimeout(total=deployment.timeout_seconds, sock_connect=connect)
-        self._stream_timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=deployment.stream_timeout_seconds)
+        self.secrets: tuple[str, ...] = tuple(
+            s
+            for s in (
+                deployment.api_key,
+                *endpoint.secrets,
+                *(v for k, v in deployment.extra_headers if _CREDENTIAL_HEADER.search(k)),
+            )
+            if s
+        )
+        self._scrub = Scrubber(self.secrets)
+        # Built once: a request is bounded as a whole, from sending to the end of its body (aiohttp's `total`
+        # also covers the reads of a stream's body); a stream also by the longest silence between two reads.
+        # The connect bound is the TCP (and TLS) set-up alone.
+        connect, total = deployment.connect_timeout_seconds, deployment.timeout_seconds
+        self._json_timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect)
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=total, sock_connect=connect, sock_read=deployment.stream_timeout_seconds
+        )
         self._owns_session = session is None
         self._session = session or UpstreamSession()
+
+    def scrub_also(self, secrets: tuple[str, ...]) -> None:
+        """Also removes these (the other deployments' credentials) from this upstream's error text."""
+        self._scrub = self._scrub.with_secrets(secrets)
 
     @property
     def connections_opened(self) -> int:
@@ -125,24 +144,26 @@ class OpenAICompatibleProvider:
                 path, payload, (*self._json_headers, (REQUEST_ID, request_id)), self._json_timeout
             )
             try:
-                content = await response.read()
+                if response.status >= 300:
+                    # Only the head of an error body is read: an error is not worth 50 MB of memory.
+                    content = await _read_head_of(response.content, MAX_ERROR_BODY_BYTES)
+                else:
+                    content = await response.read()
             finally:
+                # An error body not read to its end closes the connection instead of pooling it.
                 response.release()
         except TRANSPORT_ERRORS as exc:
             raise error_from_transport(exc, self._deployment.model_name, *self._where) from exc
-        status = response.status
-        if status >= 300:
+        if response.status >= 300:
             raise self._status_error(response, content)
         return json_object(content, "JSON response")
 
     async def _open_stream(self, path: str, body: JSONObject, request_id: str) -> UpstreamStream:
         payload = self._payload(body)
         try:
-            # Until the response head; from then on the stream's chunk gap (sock_read) bounds each wait.
-            async with asyncio.timeout(self._deployment.timeout_seconds):
-                response = await self._send(
-                    path, payload, (*self._stream_headers, (REQUEST_ID, request_id)), self._stream_timeout
-                )
+            response = await self._send(
+                path, payload, (*self._stream_headers, (REQUEST_ID, request_id)), self._stream_timeout
+            )
         except TRANSPORT_ERRORS as exc:
             raise error_from_transport(exc, self._deployment.model_name, *self._where) from exc
         try:
@@ -158,12 +179,12 @@ class OpenAICompatibleProvider:
         except BaseException:
             response.close()
             raise
-        return HTTPEventStream(response, self._deployment.model_name, self._where, self._secrets)
+        return HTTPEventStream(response, self._deployment.model_name, self._where, self._scrub)
 
     def _status_error(self, response: aiohttp.ClientResponse, body: bytes) -> Exception:
         if response.status < 400:
-            return redirect_error(response.status, response.headers.get("location"), self._secrets)
-        return error_from_status(response.status, body, response.headers, self._secrets)
+            return redirect_error(response.status, response.headers.get("location"), self._scrub)
+        return error_from_status(response.status, body, response.headers, self._scrub, self._deployment.model_name)
 
 
 async def _read_head_of(content: aiohttp.StreamReader, limit: int) -> bytes:

@@ -39,7 +39,13 @@ class ProviderPool:
     @classmethod
     def build(cls, deployments: Iterable[Deployment], settings: Settings) -> ProviderPool:
         session = UpstreamSession(pool_settings(settings))
-        return cls({d.id: build_provider(d, session) for d in deployments}, session)
+        providers = {d.id: build_provider(d, session) for d in deployments}
+        http = [p for p in providers.values() if isinstance(p, OpenAICompatibleProvider)]
+        # An upstream may echo any configured credential (a shared proxy knows several), so each scrubs them all.
+        every = tuple(secret for p in http for secret in p.secrets)
+        for provider in http:
+            provider.scrub_also(every)
+        return cls(providers, session)
 
     def get(self, deployment: Deployment) -> Provider:
         return self._providers[deployment.id]

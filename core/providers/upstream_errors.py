@@ -13,6 +13,7 @@ import orjson
 from yarl import URL
 
 from core.errors import AqueductError, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from core.providers.scrubbing import Scrubber, known_code, request_param
 
 log = logging.getLogger("aqueduct.core.providers")
 
@@ -24,16 +25,11 @@ _CLOSING_TRANSPORT = "Cannot write to closing transport"
 
 # Status for an upstream that answered with something that is not the protocol (bad JSON, bad SSE).
 BAD_GATEWAY = 502
+# An upstream refusing the gateway's own credentials, and the code the caller gets for it.
+UPSTREAM_AUTH_STATUSES = frozenset({401, 403})
+UPSTREAM_AUTH_CODE = "upstream_auth_failed"
 # An error body larger than this is not an OpenAI error object; only its head is read.
 MAX_ERROR_BODY_BYTES = 64 * 1024
-
-
-def scrub(text: str, secrets: tuple[str | None, ...]) -> str:
-    """Removes credentials an upstream may echo back ("Incorrect API key provided: sk-...")."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -60,55 +56,71 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def error_from_status(
-    status: int, body: bytes, headers: Mapping[str, str], secrets: tuple[str | None, ...]
+    status: int, body: bytes, headers: Mapping[str, str], scrub: Scrubber, model: str
 ) -> UpstreamError:
-    """An upstream HTTP error with its own message/type/code/param when the body is OpenAI-shaped."""
-    message = f"The upstream returned HTTP {status}."
-    err_type = err_code = err_param = None
+    """An upstream HTTP error: its message (scrubbed, bounded) when the body is OpenAI-shaped, a code and a
+    param from closed sets; the error type is always the gateway's own (the façade's table)."""
     try:
         parsed: Any = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
         parsed = None
-    if isinstance(parsed, dict):
-        err = parsed.get("error", parsed)
-        if isinstance(err, dict):
-            message = _str_or(err.get("message"), None) or message
-            err_type = _str_or(err.get("type"), None)
-            err_code = _str_or(err.get("code"), None)
-            err_param = _str_or(err.get("param"), None)
-        elif isinstance(err, str) and err:
-            message = err  # e.g. {"error": "model not loaded"} from simpler servers
-    return UpstreamError(
-        scrub(message, secrets),
-        upstream_status=status,
-        upstream_type=err_type,
-        upstream_code=scrub(err_code, secrets) if err_code else None,
-        upstream_param=err_param,
-        retry_after=parse_retry_after(headers),
+    err = parsed.get("error", parsed) if isinstance(parsed, dict) else None
+    if not isinstance(err, dict):
+        # e.g. {"error": "model not loaded"} from simpler servers
+        err = {"message": err} if isinstance(err, str) else {}
+    return _upstream_error(
+        status, err, scrub, model, f"The upstream returned HTTP {status}.", parse_retry_after(headers)
     )
 
 
-def error_from_event(error: Any, secrets: tuple[str | None, ...]) -> UpstreamError:
+def error_from_event(error: Any, scrub: Scrubber, model: str) -> UpstreamError:
     """An in-band `data: {"error": {...}}` event (vLLM, OpenAI) after the stream started."""
     status = BAD_GATEWAY
-    if isinstance(error, dict):
-        code = error.get("code")
-        if isinstance(code, int) and 400 <= code <= 599:
-            status = code
-        message = _str_or(error.get("message"), None) or "The upstream reported an error mid-stream."
+    if not isinstance(error, dict):
+        error = {"message": error}
+    code = error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        status = code
+    return _upstream_error(status, error, scrub, model, "The upstream reported an error mid-stream.", None)
+
+
+def _upstream_error(
+    status: int, err: dict[str, Any], scrub: Scrubber, model: str, default: str, retry_after: float | None
+) -> UpstreamError:
+    if status in UPSTREAM_AUTH_STATUSES:
+        # The gateway's own credentials were refused: to the caller that is a bad gateway, not its token being
+        # wrong (a 401 would make the OpenAI SDK raise AuthenticationError). The upstream's text is left out:
+        # it quotes part of the key ("Incorrect API key provided: sk-up****cdef").
         return UpstreamError(
-            scrub(message, secrets),
+            f"The upstream for model `{model}` rejected the gateway's credentials (HTTP {status}); "
+            "the gateway's operator must check this deployment's api_key.",
             upstream_status=status,
-            upstream_type=_str_or(error.get("type"), None),
-            upstream_code=_str_or(code, None),
-            upstream_param=_str_or(error.get("param"), None),
+            status=BAD_GATEWAY,
+            upstream_code=UPSTREAM_AUTH_CODE,
         )
-    message = error if isinstance(error, str) and error else "The upstream reported an error mid-stream."
-    return UpstreamError(scrub(message, secrets), upstream_status=status)
+    message = err.get("message")
+    text = scrub(message) if isinstance(message, str) and message.strip() else default
+    return UpstreamError(
+        text,
+        upstream_status=status,
+        upstream_code=known_code(err.get("code")) or known_code(err.get("type")),
+        upstream_param=request_param(err.get("param")),
+        retry_after=retry_after,
+    )
 
 
 def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
+
+
+def truncated_stream(model: str, deployment: str, origin: str) -> UpstreamError:
+    """The body ended cleanly but without `[DONE]`: the answer may be cut short, so it is not presented as
+    complete."""
+    log.warning("upstream stream of deployment %s (%s) ended without [DONE]", deployment, origin)
+    return UpstreamError(
+        f"The upstream for model `{model}` ended the stream before it was complete (no [DONE]).",
+        upstream_status=BAD_GATEWAY,
+    )
 
 
 def json_object(raw: bytes | str, what: str) -> dict[str, Any]:
@@ -132,7 +144,7 @@ def nothing_was_sent(exc: BaseException) -> bool:
     return isinstance(cause, aiohttp.ClientConnectionResetError) and str(cause) == _CLOSING_TRANSPORT
 
 
-def redirect_error(status: int, location: str | None, secrets: tuple[str | None, ...]) -> UpstreamError:
+def redirect_error(status: int, location: str | None, scrub: Scrubber) -> UpstreamError:
     """A 3xx (or another status that is neither success nor error): redirects are never followed, since a POST
     must not be re-sent elsewhere on the upstream's say. A 502 that names where the upstream pointed, so the
     operator can fix api_base (typically http:// to https://, or a missing /v1)."""
@@ -148,7 +160,7 @@ def redirect_error(status: int, location: str | None, secrets: tuple[str | None,
         )
     else:
         message = f"The upstream answered HTTP {status}, which is neither a result nor an error."
-    return UpstreamError(scrub(message, secrets), upstream_status=BAD_GATEWAY)
+    return UpstreamError(scrub(message), upstream_status=BAD_GATEWAY)
 
 
 def error_from_transport(exc: BaseException, model: str, deployment: str, origin: str) -> AqueductError:
@@ -172,11 +184,3 @@ def describe(exc: BaseException) -> str:
         parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
         current = current.__cause__ or current.__context__
     return " <- ".join(parts)
-
-
-def _str_or(value: Any, default: str | None) -> str | None:
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return default

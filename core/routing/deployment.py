@@ -18,7 +18,7 @@ class Deployment:
     mode: ModelMode
     api_base: str | None
     api_key: str | None = field(repr=False)  # never logged
-    timeout_seconds: float  # whole non-stream request; for streams, until the response headers
+    timeout_seconds: float  # the whole request, a stream to its last byte included
     stream_timeout_seconds: float  # longest silence between two stream chunks
     connect_timeout_seconds: float
     weight: float

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from core.errors import AqueductError, RateLimited, UpstreamTimeout, UpstreamUnavailable
+from core.errors import AqueductError, RateLimited, UpstreamTimeout, UpstreamUnavailable, clipped
 from core.routing.deployment import Deployment
 from core.routing.error_policy import (
     backoff_seconds,
@@ -36,6 +36,9 @@ from core.routing.strategies import build_selector
 from core.settings import Settings
 
 log = logging.getLogger("aqueduct.core.routing")
+
+# A failure's text in a log line: upstream messages are already bounded (core.errors), other exceptions not.
+MAX_LOGGED_ERROR_CHARS = 1024
 
 T = TypeVar("T")
 Call = Callable[[Deployment], Awaitable[T]]
@@ -228,7 +231,8 @@ def validate_router_settings(settings: Settings) -> RouterSettings:
 
 
 def _describe(exc: BaseException) -> str:
+    """One bounded line for the operator's log and the deployment's health note."""
     status = getattr(exc, "upstream_status", None)
     prefix = f"HTTP {status}: " if status is not None else f"{type(exc).__name__}: "
     message = exc.message if isinstance(exc, AqueductError) else str(exc)
-    return prefix + message
+    return prefix + clipped(message, MAX_LOGGED_ERROR_CHARS)

@@ -59,9 +59,16 @@ class Knobs:
     fail_percent: float = 100.0  # `status` / `reset` hit only this share of requests (at random): flapping
     retry_after_s: float = -1.0  # `retry-after` of a 429; negative means the server's default
     error_message: str = ""  # message of the `status` error body (default "fake upstream error <status>")
+    # Hostile upstream: every field of its error objects (status errors and `error_after` events) echoes the
+    # Authorization it received; `error_bytes` pads the error message to that many bytes.
+    echo_key: bool = False
+    error_bytes: int = 0
+    error_after: int = -1  # streams: an in-band `data: {"error": ...}` event after N content chunks, then end
+    no_done: bool = False  # streams: end the body cleanly without `data: [DONE]`
+    auth: bytes | None = None  # the request's Authorization (for echo_key)
 
     def apply(self, name: str, raw: Any) -> None:
-        if name in ("no_usage", "reset"):
+        if name in ("no_usage", "reset", "echo_key", "no_done"):
             setattr(self, name, _truthy(raw))
         elif name in ("latency_ms", "chunk_delay_ms", "fail_percent", "retry_after_s"):
             setattr(self, name, float(raw))
@@ -69,7 +76,7 @@ class Knobs:
             self.malformed_sse = int(raw) if str(raw).strip().lstrip("-").isdigit() else self.chunks // 2
         elif name == "error_message":
             self.error_message = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-        elif name in ("chunks", "status", "stall_after", "reset_after"):
+        elif name in ("chunks", "status", "stall_after", "reset_after", "error_bytes", "error_after"):
             setattr(self, name, int(raw))
 
 
@@ -166,8 +173,13 @@ class FakeUpstreamApp:
         if knobs.status and failing:
             retry_after = knobs.retry_after_s if knobs.retry_after_s >= 0 else cfg.retry_after_s
             message = knobs.error_message or f"fake upstream error {knobs.status}"
-            await _send_error(send, knobs.status, message, None, retry_after)
+            if knobs.echo_key or knobs.error_bytes:
+                error_body = orjson.dumps({"error": _hostile_error(knobs, message, auth)})
+                await _send_json(send, knobs.status, error_body)
+            else:
+                await _send_error(send, knobs.status, message, None, retry_after)
             return
+        knobs.auth = auth
         await self._route(scope, receive, send, data, knobs)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send, data: Any, knobs: Knobs) -> None:
@@ -252,6 +264,10 @@ async def _completion(
         if i == knobs.reset_after:
             await _abort(send)
             return
+        if i == knobs.error_after:
+            event = b"data: " + orjson.dumps({"error": _hostile_error(knobs, "upstream failed", knobs.auth)})
+            await send({"type": "http.response.body", "body": event + b"\n\n", "more_body": False})
+            return
         if i == knobs.malformed_sse:
             await send({"type": "http.response.body", "body": P.MALFORMED_EVENT, "more_body": True})
         if delay and i:
@@ -260,7 +276,17 @@ async def _completion(
     tail = sb.finish(finish)
     if include_usage and not knobs.no_usage:
         tail += sb.usage(prompt_tokens, n_chunks)
-    await send({"type": "http.response.body", "body": tail + P.DONE, "more_body": False})
+    await send({"type": "http.response.body", "body": tail + (b"" if knobs.no_done else P.DONE), "more_body": False})
+
+
+def _hostile_error(knobs: Knobs, message: str, auth: bytes | None) -> dict[str, Any]:
+    echo = (auth or b"").decode("latin-1") if knobs.echo_key else ""
+    if echo:
+        message = f"{message}; you sent {echo}"
+    if knobs.error_bytes > len(message):
+        message += "x" * (knobs.error_bytes - len(message))
+    fields = {"type": echo or "server_error", "param": echo or None, "code": echo or None}
+    return {"message": message, **fields, "details": {"echo": echo}}
 
 
 async def _send_json(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -74,14 +74,15 @@ async def test_http_errors_map_to_upstream_error(
     assert KEY not in repr(err.__dict__)
 
 
-async def test_missing_key_gives_the_upstream_401(upstream: FakeUpstream) -> None:
+async def test_an_upstream_401_is_a_502_saying_the_gateway_credentials_were_refused(upstream: FakeUpstream) -> None:
     p = _provider(upstream.base_url)
     try:
         with pytest.raises(UpstreamError) as info:
             await p.embeddings({"model": "public", "input": "x"}, request_id="r")
     finally:
         await p.aclose()
-    assert info.value.upstream_status == 401 and info.value.metadata["upstream_code"] == "invalid_api_key"
+    err = info.value
+    assert (err.upstream_status, err.status, err.metadata["upstream_code"]) == (401, 502, "upstream_auth_failed")
 
 
 async def test_total_timeout(upstream: FakeUpstream) -> None:

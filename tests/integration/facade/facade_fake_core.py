@@ -64,9 +64,7 @@ ERRORS: dict[str, errors.AqueductError] = {
     "unsupported": Unimplemented("embeddings are not supported by this model"),
     "unavailable": errors.UpstreamUnavailable("every deployment failed"),
     "timeout": errors.UpstreamTimeout("the upstream did not answer in time"),
-    "upstream_422": errors.UpstreamError(
-        "Upstream says: bad schema", upstream_status=422, upstream_type="invalid_request_error", upstream_code="x1"
-    ),
+    "upstream_422": errors.UpstreamError("Upstream says: bad schema", upstream_status=422, upstream_code="x1"),
     "upstream_502": errors.UpstreamError("Bad gateway from upstream", upstream_status=502),
 }
 

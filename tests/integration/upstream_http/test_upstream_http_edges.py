@@ -267,3 +267,38 @@ async def test_connections_per_upstream_are_bounded_by_configuration(limit: int,
             await pool.aclose()
     assert answers == [CHAT_RESULT, CHAT_RESULT]
     assert upstream.connections == connections
+
+
+async def test_an_upstream_error_is_scrubbed_of_every_configured_deployments_credentials() -> None:
+    other_key, header_key = "other-deployment-key-123", "azure-style-api-key-456"
+
+    async def echo_everything(request: Request, writer: asyncio.StreamWriter) -> bool:
+        message = f"saw {other_key} and {header_key} and {request.headers.get('authorization')}"
+        body = b'{"error": {"message": "' + message.encode() + b'"}}'
+        writer.write(response("400 Bad Request", body, "content-type: application/json"))
+        return True
+
+    async with RawUpstream(echo_everything) as upstream:
+        entries = [
+            {
+                "model_name": "m",
+                "litellm_params": {
+                    "model": "openai/raw",
+                    "api_base": upstream.base_url().replace("http://", "http://u:basic-pass-789@"),
+                    "extra_headers": {"api-key": header_key},
+                },
+            },
+            {
+                "model_name": "n",
+                "litellm_params": {"model": "openai/raw", "api_base": "http://127.0.0.1:9/v1", "api_key": other_key},
+            },
+        ]
+        settings = Settings.model_validate({"model_list": entries})
+        registry = ModelRegistry.from_settings(settings)
+        pool = ProviderPool.build(registry.deployments, settings)
+        try:
+            with pytest.raises(UpstreamError) as info:
+                await pool.get(registry.deployments[0]).chat_completion(CHAT, request_id="r")
+        finally:
+            await pool.aclose()
+    assert info.value.message == "saw *** and *** and ***"

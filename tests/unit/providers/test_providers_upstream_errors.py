@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from core.errors import AqueductError, UpstreamTimeout, UpstreamUnavailable
+from core.providers.scrubbing import Scrubber
 from core.providers.upstream_errors import (
     error_from_event,
     error_from_status,
@@ -17,40 +18,65 @@ from core.providers.upstream_errors import (
     redirect_error,
 )
 
-KEY = "sk-upstream-very-secret"
+KEY = "upstream-very-secret"  # not sk-shaped: found because it is configured, not by its looks
+SCRUB = Scrubber((KEY,))
 
 
-def test_openai_error_body_keeps_upstream_message_type_code_param_and_hides_the_key() -> None:
+def test_only_the_scrubbed_message_and_closed_set_code_and_param_pass_the_key_nowhere() -> None:
     body = orjson.dumps(
         {
             "error": {
-                "message": f"Incorrect API key provided: {KEY}.",
-                "type": "invalid_request_error",
-                "param": "model",
-                "code": "invalid_api_key",
+                "message": f"Bad request for key {KEY}.",
+                "type": f"Bearer {KEY}",
+                "param": KEY,
+                "code": f"code-{KEY}",
+                "nested": {"deep": KEY},
             }
         }
     )
-    err = error_from_status(401, body, {}, (KEY,))
-    assert KEY not in err.message
-    assert err.message == "Incorrect API key provided: ***."
-    assert err.upstream_status == 401
-    assert err.code == grpc.StatusCode.UNAUTHENTICATED
-    assert err.field == "model"
-    assert err.metadata == {
-        "upstream_status": "401",
-        "upstream_type": "invalid_request_error",
-        "upstream_code": "invalid_api_key",
-    }
+    err = error_from_status(400, body, {}, SCRUB, "m")
+    assert err.message == "Bad request for key ***."
+    assert (err.upstream_status, err.code, err.field) == (400, grpc.StatusCode.INVALID_ARGUMENT, None)
+    assert err.metadata == {"upstream_status": "400"}
+    assert KEY not in repr(vars(err))
+
+
+def test_known_codes_and_request_params_pass() -> None:
+    body = b'{"error": {"message": "too long", "type": "invalid_request_error", "param": "messages[2].content",'
+    body += b' "code": "context_length_exceeded"}}'
+    err = error_from_status(400, body, {}, SCRUB, "m")
+    assert (err.field, err.metadata["upstream_code"]) == ("messages[2].content", "context_length_exceeded")
+    assert error_from_status(400, b'{"error": {"param": "api_key"}}', {}, SCRUB, "m").field is None
+
+
+def test_an_upstream_auth_failure_is_a_502_naming_the_gateway_credentials_without_the_upstream_text() -> None:
+    body = b'{"error": {"message": "Incorrect API key provided: sk-up****cdef.", "code": "invalid_api_key"}}'
+    for status in (401, 403):
+        err = error_from_status(status, body, {}, SCRUB, "m")
+        assert (err.status, err.upstream_status, err.code) == (502, status, grpc.StatusCode.INTERNAL)
+        assert err.metadata == {
+            "upstream_status": "502",
+            "upstream_http_status": str(status),
+            "upstream_code": "upstream_auth_failed",
+        }
+        assert "rejected the gateway's credentials" in err.message and "sk-up" not in err.message
+
+
+def test_messages_are_bounded_and_credential_words_are_masked() -> None:
+    body = orjson.dumps({"error": {"message": "x" * 50_000_000}})
+    assert len(error_from_status(500, body, {}, SCRUB, "m").message) == 1024
+    text = "Authorization: Bearer abc.def-123 and sk-other****1234 and Basic dXNlcjpwYXNz ?api_key=zzz9"
+    scrubbed = Scrubber(())(text)
+    assert scrubbed == "Authorization: Bearer *** and sk-*** and Basic *** ?api_key=***"
 
 
 def test_rate_limit_carries_retry_after() -> None:
-    err = error_from_status(429, b'{"error": {"message": "slow down"}}', {"retry-after": "3"}, ())
+    err = error_from_status(429, b'{"error": {"message": "slow down"}}', {"retry-after": "3"}, SCRUB, "m")
     assert (err.message, err.retry_after, err.code) == ("slow down", 3.0, grpc.StatusCode.RESOURCE_EXHAUSTED)
 
 
 def test_non_json_error_body_gets_a_generic_message() -> None:
-    err = error_from_status(502, b"<html>bad gateway</html>", {}, ())
+    err = error_from_status(502, b"<html>bad gateway</html>", {}, SCRUB, "m")
     assert err.message == "The upstream returned HTTP 502."
     assert err.code == grpc.StatusCode.INTERNAL
 
@@ -65,9 +91,11 @@ def test_retry_after_forms() -> None:
 
 
 def test_in_band_stream_error_uses_its_code_as_status() -> None:
-    err = error_from_event({"message": "context too long", "type": "BadRequestError", "code": 400}, ())
-    assert (err.upstream_status, err.message, err.metadata["upstream_code"]) == (400, "context too long", "400")
-    assert error_from_event("boom", ()).upstream_status == 502
+    event = {"message": f"context too long {KEY}", "type": KEY, "param": KEY, "code": 400}
+    err = error_from_event(event, SCRUB, "m")
+    assert (err.upstream_status, err.message, err.metadata) == (400, "context too long ***", {"upstream_status": "400"})
+    assert err.field is None
+    assert error_from_event("boom", SCRUB, "m").upstream_status == 502
 
 
 def _transport(exc: BaseException) -> AqueductError:
@@ -95,13 +123,13 @@ def test_transport_errors_map_to_timeout_or_unavailable_and_the_log_keeps_the_ca
 
 
 def test_a_redirect_is_a_502_naming_the_location_without_its_query_or_credentials() -> None:
-    err = redirect_error(301, "https://u:p@upstream.example/v1/chat/completions?sig=" + KEY, (KEY,))
+    err = redirect_error(301, "https://u:p@upstream.example/v1/chat/completions?sig=" + KEY, SCRUB)
     assert (err.upstream_status, err.code) == (502, grpc.StatusCode.INTERNAL)
     assert "HTTP 301" in err.message and "https://upstream.example/v1/chat/completions" in err.message
     assert KEY not in err.message and "u:p" not in err.message and "sig" not in err.message
-    assert "neither a result nor an error" in redirect_error(304, None, ()).message
+    assert "neither a result nor an error" in redirect_error(304, None, SCRUB).message
 
 
 def test_headers_may_be_a_plain_mapping_of_lower_case_names() -> None:
-    err = error_from_status(429, b"", dict([("retry-after-ms", "250"), ("x-other", "1")]), ())
+    err = error_from_status(429, b"", dict([("retry-after-ms", "250"), ("x-other", "1")]), SCRUB, "m")
     assert err.retry_after == 0.25
