@@ -5,11 +5,12 @@ In CI (`CI` set, as .ci/run's environment does) a skipped test is a failure: a t
 something it needs is missing (PostgreSQL, Redis, a tool) must not let the suite pass without it."""
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
 
 from tests.support.migrated_db import database_url, engine, postgres_session_url, sqlite_template
+from tests.support.sdk import close_sdk_clients
 
 __all__ = ["database_url", "engine", "postgres_session_url", "sqlite_template"]
 
@@ -24,3 +25,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.outcome = "failed"
     report.longrepr = f"skipped in CI, where nothing a test needs may be missing: {reason}"
     return report
+
+
+@pytest.fixture(autouse=True)
+def _close_sdk_clients() -> Iterator[None]:
+    yield
+    close_sdk_clients()

@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from tests.support.gateway import Gateway
+from tests.support.sdk import sdk_client
 from tests.support.waiting import wait_until
 
 BODY_CAP = 64 * 1024
@@ -126,7 +127,7 @@ def test_chunked_body_over_the_cap_is_413_while_it_arrives(gateway: Gateway, tok
 
 
 def test_body_under_the_cap_is_served(gateway: Gateway, token: str) -> None:
-    client = openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+    client = sdk_client(base_url=gateway.v1, api_key=token, max_retries=0)
     content = "y" * (BODY_CAP // 2)
     reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": content}])
     assert reply.choices[0].message.content
@@ -182,7 +183,7 @@ def test_connection_cap_refuses_the_flood_and_recovers(gateway: Gateway, token: 
     finally:
         for sock in flood + extra:
             sock.close()
-    client = openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+    client = sdk_client(base_url=gateway.v1, api_key=token, max_retries=0)
 
     def served() -> bool:
         try:

@@ -18,6 +18,7 @@ import pytest
 
 from tests.security._loopback_upstream import loopback_upstream, send_chat_completion
 from tests.support.gateway import Gateway
+from tests.support.sdk import sdk_client
 from tests.support.waiting import wait_until
 
 BIG_CONTENT_BYTES = 66 * 1024 * 1024
@@ -73,7 +74,7 @@ def _status_of(gw: Gateway, request_id: str) -> list[int]:
 
 def test_upstream_answer_too_big_to_relay_is_502_and_recorded_so(gateway: Gateway) -> None:
     token = gateway.create_user_token("size", "size@example.com")
-    client = openai.OpenAI(base_url=gateway.v1, api_key=token, default_headers={"x-request-id": "too-big-answer"})
+    client = sdk_client(base_url=gateway.v1, api_key=token, default_headers={"x-request-id": "too-big-answer"})
     before = _Upstream.requests
     with pytest.raises(openai.APIStatusError) as raised:
         client.chat.completions.create(model="huge", messages=[{"role": "user", "content": "hi"}])
@@ -88,7 +89,7 @@ def test_upstream_answer_too_big_to_relay_is_502_and_recorded_so(gateway: Gatewa
 
 def test_body_over_the_cap_is_413_and_not_retried(gateway: Gateway) -> None:
     token = gateway.create_user_token("size", "size@example.com")
-    client = openai.OpenAI(base_url=gateway.v1, api_key=token)  # default max_retries=2
+    client = sdk_client(base_url=gateway.v1, api_key=token)  # default max_retries=2
     before = _Upstream.requests
     with pytest.raises(openai.APIStatusError) as raised:
         client.chat.completions.create(model="small", messages=[{"role": "user", "content": "y" * (40 << 20)}])
@@ -99,7 +100,7 @@ def test_body_over_the_cap_is_413_and_not_retried(gateway: Gateway) -> None:
 
 def test_body_just_under_the_cap_works_over_tcp(gateway: Gateway) -> None:
     token = gateway.create_user_token("size", "size@example.com")
-    client = openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+    client = sdk_client(base_url=gateway.v1, api_key=token, max_retries=0)
     content = "z" * (31 << 20)  # 31 MiB of JSON, near the default 32 MiB cap
     reply = client.chat.completions.create(model="small", messages=[{"role": "user", "content": content}])
     assert reply.choices[0].message.content == "x" * 10

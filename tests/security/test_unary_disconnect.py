@@ -16,6 +16,7 @@ import pytest
 
 from tests.security._loopback_upstream import loopback_upstream, send_chat_completion
 from tests.support.gateway import Gateway
+from tests.support.sdk import sdk_client
 from tests.support.waiting import wait_until
 
 UPSTREAM_HOLD_SECONDS = 30.0
@@ -76,7 +77,7 @@ def _statuses(gw: Gateway, request_id: str) -> list[int]:
 def test_client_timeout_cancels_the_upstream_call_and_records_499(gateway: Gateway) -> None:
     token = gateway.create_user_token("dc", "dc@example.com")
     tag = f"unary-dc-{gateway.base_url.rsplit(':', 1)[1]}"
-    client = openai.OpenAI(
+    client = sdk_client(
         base_url=gateway.v1, api_key=token, max_retries=0, timeout=0.5, default_headers={"x-request-id": tag}
     )
     with pytest.raises(openai.APITimeoutError):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
+from tests.support.sdk import sdk_client
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -18,7 +19,7 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 def test_bad_user_id_is_a_400_and_never_reaches_the_upstream(
     gateway: Gateway, upstream: FakeUpstream, user_token: str, user_id: str
 ) -> None:
-    client = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0)
+    client = sdk_client(base_url=gateway.v1, api_key=user_token, max_retries=0)
     before = len(upstream.requests)
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model="chat-model", messages=MESSAGES, extra_body={"user_id": user_id})
@@ -30,7 +31,7 @@ def test_bad_user_id_is_a_400_and_never_reaches_the_upstream(
 def test_more_embedding_inputs_than_openai_allows_is_a_400(
     gateway: Gateway, upstream: FakeUpstream, user_token: str
 ) -> None:
-    client = openai.OpenAI(base_url=gateway.v1, api_key=user_token, max_retries=0)
+    client = sdk_client(base_url=gateway.v1, api_key=user_token, max_retries=0)
     before = len(upstream.requests)
     with pytest.raises(openai.BadRequestError) as info:
         client.embeddings.create(model="embed-model", input=["x"] * 2049)

@@ -4,6 +4,7 @@ upstream at the kill are recorded as interrupted (security review #6: up to 8.5 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -44,11 +45,14 @@ def test_sigkill_under_load_loses_no_answered_request(tmp_path: Path) -> None:
         # A long flush interval: almost nothing reaches the database before the kill except through the spool.
         config = gateway_config(upstream.url, db_url) | {"usage_flush_interval_seconds": 30}
         gateway = Gateway(config, tmp_path).start()
+        stack = contextlib.ExitStack()
         try:
             token = gateway.create_user_token("crash", "crash@example.com")
             answered: list[str] = []
             enough = threading.Event()
-            client = httpx2.Client(base_url=gateway.v1, headers={"authorization": f"Bearer {token}"}, timeout=30)
+            client = stack.enter_context(
+                httpx2.Client(base_url=gateway.v1, headers={"authorization": f"Bearer {token}"}, timeout=30)
+            )
 
             def call(request_id: str, fake: dict[str, int] | None = None) -> None:
                 body = {"model": "chat-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -75,9 +79,9 @@ def test_sigkill_under_load_loses_no_answered_request(tmp_path: Path) -> None:
                 gateway.proc.wait(10)
                 for future in fast:
                     future.result()
-            client.close()
             answered_at_kill = list(answered)
         finally:
+            stack.close()
             gateway.stop()
 
         restarted = Gateway(config, tmp_path).start()  # same database and data directory: replays the spool

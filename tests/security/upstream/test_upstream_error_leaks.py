@@ -17,6 +17,7 @@ import pytest
 from core.errors import MAX_UPSTREAM_MESSAGE_CHARS
 from tests.security.upstream.conftest import BASIC_PASSWORD, UPSTREAM_KEY, usage_row
 from tests.support.gateway import Gateway
+from tests.support.sdk import sdk_client
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 BASIC = base64.b64encode(f"gateway:{BASIC_PASSWORD}".encode()).decode()
@@ -81,7 +82,7 @@ def test_a_50_mb_error_body_is_bounded_for_the_client_the_usage_row_and_the_log(
 def test_an_upstream_401_is_a_502_saying_the_upstream_refused_the_gateways_credentials(
     gateway: Gateway, token: str
 ) -> None:
-    client = openai.OpenAI(base_url=gateway.v1, api_key=token, max_retries=0)
+    client = sdk_client(base_url=gateway.v1, api_key=token, max_retries=0)
     fake = {"status": 401, "error_message": "Incorrect API key provided: sk-up****cdef."}
     with pytest.raises(openai.APIStatusError) as info:
         client.chat.completions.create(
