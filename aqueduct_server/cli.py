@@ -226,7 +226,9 @@ async def _serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        # uvicorn would believe X-Forwarded-For from 127.0.0.1 (its default): only the proxies configured.
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 (its default): only the proxies configured. With
+        # none, its proxy-headers middleware is left out altogether (~5 % of a request's CPU for a no-op).
+        proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
