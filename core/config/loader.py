@@ -1,0 +1,194 @@
+"""From a config file to validated Settings, collecting every problem with its location on the way.
+
+`inspect_config` never raises for a bad file: it returns what it found (for `aqueduct config check`);
+`load_settings` raises ConfigError listing every problem (for startup)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.config.known_keys import IGNORED_TOP_LEVEL
+from core.config.models import apply_group_aliases, check_models
+from core.config.problems import Findings, unknown_key
+from core.config.sections import SectionMapper
+from core.config.sources import RawConfig, environment_overlay, read_config, resolve_refs
+from core.settings import ConfigError, Settings
+
+SECTIONS = frozenset({"general_settings", "litellm_settings", "environment_variables", "router_settings"})
+
+ENV_OVERRIDES = {
+    "AQUEDUCT_DATABASE_URL": "database_url",
+    "AQUEDUCT_REDIS_URL": "redis_url",
+    "AQUEDUCT_DATA_DIR": "data_dir",
+    "AQUEDUCT_ADMIN_TOKEN": "admin_token",
+    "AQUEDUCT_FACADE_SECRET": "facade_secret",
+    "AQUEDUCT_LOG_LEVEL": "log_level",
+    "AQUEDUCT_LOG_JSON": "log_json",
+}
+# Keys where general_settings and Aqueduct's own name must agree when both are given.
+MUST_AGREE = ("admin_token", "database_url")
+# LiteLLM routing strategies Aqueduct implements under another name, or not at all.
+STRATEGY_ALIASES = {"usage-based-routing": "usage-based-routing-v2"}
+UNSUPPORTED_STRATEGIES = frozenset({"cost-based-routing"})
+
+
+@dataclass(slots=True)
+class Inspection:
+    settings: Settings | None
+    findings: Findings
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.settings is not None and not self.findings.problems
+
+
+def _router_fields() -> frozenset[str]:
+    from core.routing.router_settings import RouterSettings
+
+    return frozenset(RouterSettings.model_fields)
+
+
+def inspect_config(path: str | Path | None = None, **overrides: Any) -> Inspection:
+    findings = Findings()
+    raw = read_config(path, findings) if path is not None else RawConfig()
+    values = raw.values
+    env_section = values.get("environment_variables")
+    env = environment_overlay(env_section, raw.file_of("environment_variables"), findings)
+    applied = {str(k): env[str(k)] for k in env_section} if isinstance(env_section, dict) else {}
+    applied = {k: v for k, v in applied.items() if k in env}
+
+    mapper = SectionMapper(findings, env, _router_fields(), raw.file_of)
+    own, top_router = _classify(raw, mapper, findings)
+    mapper.general(values)
+    mapper.litellm(values)
+    mapper.router(top_router, "", raw.file_of)
+    section = values.get("router_settings")
+    if section is not None and not isinstance(section, dict):
+        findings.problem("router_settings", "must be a mapping", raw.file_of("router_settings"))
+    mapper.router(section or {}, "router_settings.", lambda _key: raw.file_of("router_settings"))
+    _strategy(mapper.out.router, findings)
+
+    resolved = _resolve_own(raw, own, env, findings)
+    for key in MUST_AGREE:
+        if key in resolved and key in mapper.out.settings and resolved[key] != mapper.out.settings[key]:
+            other = "master_key" if key == "admin_token" else key
+            findings.problem(key, f"differs from general_settings.{other}; set one of them", raw.file_of(key))
+    merged: dict[str, Any] = {**mapper.out.settings, **resolved, "router_settings": mapper.out.router}
+    for name, key in ENV_OVERRIDES.items():
+        if env.get(name):
+            merged[key] = env[name]
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+
+    settings = _validate(merged, raw, findings)
+    if settings is None:
+        return Inspection(None, findings, raw.files)
+    apply_group_aliases(settings.model_list, mapper.out.group_aliases, findings, raw.file_of("router_settings"))
+    check_models(settings.model_list, findings, raw.model_origin)
+    if not findings.problems:
+        _check_router(settings, findings)
+    settings._notices = tuple(findings.notices)
+    settings._environment = applied
+    return Inspection(settings, findings, raw.files)
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    inspection = inspect_config(path, **overrides)
+    if inspection.findings.problems or inspection.settings is None:
+        raise ConfigError("\n".join(str(p) for p in inspection.findings.problems))
+    return inspection.settings
+
+
+def _classify(raw: RawConfig, mapper: SectionMapper, findings: Findings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Top-level keys: Aqueduct's own settings, the original Aqueduct's router keys; the rest are LiteLLM
+    sections (handled by the mapper), knowingly ignored sections (a notice) or unknown (a problem)."""
+    own: dict[str, Any] = {}
+    top_router: dict[str, Any] = {}
+    fields = set(Settings.model_fields) - {"router_settings"}
+    router_keys = mapper.router_keys()
+    for key, value in raw.values.items():
+        if key in SECTIONS:
+            continue
+        if key in fields:
+            own[key] = value
+        elif key in router_keys:
+            top_router[key] = value
+        elif key in IGNORED_TOP_LEVEL:
+            findings.notice(f"config: {key} is not supported by Aqueduct and is ignored")
+        else:
+            candidates = fields | SECTIONS | IGNORED_TOP_LEVEL | router_keys | {"include"}
+            unknown_key(findings, "", key, candidates, raw.file_of(key))
+    return own, top_router
+
+
+def _resolve_own(raw: RawConfig, own: dict[str, Any], env: Mapping[str, str], findings: Findings) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in own.items():
+        if key == "model_list" and isinstance(value, list):
+            origins = raw.model_origin
+            resolved[key] = [
+                resolve_refs(entry, f"model_list[{i}]", env, findings, origins[i] if i < len(origins) else None)
+                for i, entry in enumerate(value)
+            ]
+        else:
+            resolved[key] = resolve_refs(value, key, env, findings, raw.file_of(key))
+    return resolved
+
+
+def _strategy(router: dict[str, Any], findings: Findings) -> None:
+    strategy = router.get("routing_strategy")
+    if strategy in STRATEGY_ALIASES:
+        router["routing_strategy"] = STRATEGY_ALIASES[strategy]
+    elif strategy in UNSUPPORTED_STRATEGIES:
+        findings.notice(f"config: routing_strategy {strategy} is not supported by Aqueduct; simple-shuffle is used")
+        router["routing_strategy"] = "simple-shuffle"
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validate(merged: dict[str, Any], raw: RawConfig, findings: Findings) -> Settings | None:
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            file = raw.file_of(str(loc[0])) if loc else None
+            if len(loc) > 1 and loc[0] == "model_list" and isinstance(loc[1], int) and loc[1] < len(raw.model_origin):
+                file = raw.model_origin[loc[1]]
+            findings.problem(_path(loc), error["msg"].removeprefix("Value error, "), file)
+        return None
+
+
+def _check_router(settings: Settings, findings: Findings) -> None:
+    """router knobs (every bad value) and the fallbacks' model names against the model list."""
+    from core.routing.fallbacks import FallbackTable
+    from core.routing.registry import ModelRegistry
+    from core.routing.router_settings import RouterSettings
+
+    try:
+        parsed = RouterSettings.model_validate(settings.router_settings)
+    except ValidationError as exc:
+        for error in exc.errors():
+            findings.problem("router_settings." + _path(tuple(error["loc"])), error["msg"], None)
+        return
+    try:
+        FallbackTable.build(parsed, ModelRegistry.from_settings(settings))
+    except ConfigError as exc:
+        findings.problem("", str(exc).removeprefix("config: "), None)
+
+
+def apply_environment(settings: Settings) -> None:
+    """The config's environment_variables into the process environment (LiteLLM does the same), so what
+    reads the environment later (proxies, default models) sees them."""
+    os.environ.update(settings.environment_variables)
