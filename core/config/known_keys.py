@@ -153,6 +153,7 @@ IGNORED_LITELLM_MODULE_SETTINGS = frozenset(
         "callback_settings",
         "prometheus_initialize_budget_metrics",
         "extra_spend_tag_headers",
+        "check_provider_endpoint",
     }
 )
 
@@ -186,5 +187,6 @@ IGNORED_ROUTER_SETTINGS = frozenset(
         "ignore_invalid_deployments",
         "search_tools",
         "guardrail_list",
+        "cache_params",
     }
 )

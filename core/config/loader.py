@@ -91,8 +91,9 @@ def inspect_config(path: str | Path | None = None, **overrides: Any) -> Inspecti
         return Inspection(None, findings, raw.files)
     apply_group_aliases(settings.model_list, mapper.out.group_aliases, findings, raw.file_of("router_settings"))
     check_models(settings.model_list, findings, raw.model_origin)
-    if not findings.problems:
-        _check_router(settings, findings)
+    # With invalid model entries left out, a fallback naming one of them would be a false alarm.
+    complete = len(settings.model_list) == len(merged.get("model_list") or [])
+    _check_router(settings, findings, with_fallbacks=complete)
     settings._notices = tuple(findings.notices)
     settings._environment = applied
     return Inspection(settings, findings, raw.files)
@@ -158,19 +159,35 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def _validate(merged: dict[str, Any], raw: RawConfig, findings: Findings) -> Settings | None:
+    """Settings from `merged`; each invalid value is a problem. The invalid keys (model_list entries one by
+    one) are then left out and the rest validated again, so the checks after this one still run and report
+    their problems too (a check reports everything at once)."""
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
+        bad_keys: set[str] = set()
+        bad_models: set[int] = set()
         for error in exc.errors():
             loc = tuple(error["loc"])
             file = raw.file_of(str(loc[0])) if loc else None
-            if len(loc) > 1 and loc[0] == "model_list" and isinstance(loc[1], int) and loc[1] < len(raw.model_origin):
-                file = raw.model_origin[loc[1]]
+            if len(loc) > 1 and loc[0] == "model_list" and isinstance(loc[1], int):
+                bad_models.add(loc[1])
+                if loc[1] < len(raw.model_origin):
+                    file = raw.model_origin[loc[1]]
+            elif loc:
+                bad_keys.add(str(loc[0]))
             findings.problem(_path(loc), error["msg"].removeprefix("Value error, "), file)
+    pruned = {k: v for k, v in merged.items() if k not in bad_keys}
+    models = pruned.get("model_list")
+    if bad_models and isinstance(models, list):
+        pruned["model_list"] = [m for i, m in enumerate(models) if i not in bad_models]
+    try:
+        return Settings.model_validate(pruned)
+    except ValidationError:
         return None
 
 
-def _check_router(settings: Settings, findings: Findings) -> None:
+def _check_router(settings: Settings, findings: Findings, *, with_fallbacks: bool) -> None:
     """router knobs (every bad value) and the fallbacks' model names against the model list."""
     from core.routing.fallbacks import FallbackTable
     from core.routing.registry import ModelRegistry
@@ -181,6 +198,8 @@ def _check_router(settings: Settings, findings: Findings) -> None:
     except ValidationError as exc:
         for error in exc.errors():
             findings.problem("router_settings." + _path(tuple(error["loc"])), error["msg"], None)
+        return
+    if not with_fallbacks:
         return
     try:
         FallbackTable.build(parsed, ModelRegistry.from_settings(settings))

@@ -109,12 +109,12 @@ class SectionMapper:
     def litellm(self, raw: Mapping[str, Any]) -> None:
         file = self.file_of("litellm_settings")
         section = self._section(raw, "litellm_settings")
-        mapped = {"drop_params", "request_timeout", "set_verbose", "json_logs"} | LITELLM_ROUTER_KEYS
+        mapped = {"drop_params", "request_timeout", "timeout", "set_verbose", "json_logs"} | LITELLM_ROUTER_KEYS
         for key, value in section.items():
             path = f"litellm_settings.{key}"
             if key == "drop_params":
                 self.out.settings["drop_params"] = self._value(value, path, file)
-            elif key == "request_timeout":
+            elif key in {"request_timeout", "timeout"}:
                 self.out.settings["default_timeout_seconds"] = self._value(value, path, file)
             elif key == "set_verbose":
                 self._verbose(self._value(value, path, file))
