@@ -93,7 +93,8 @@ def inspect_config(path: str | Path | None = None, **overrides: Any) -> Inspecti
     check_models(settings.model_list, findings, raw.model_origin)
     # With invalid model entries left out, a fallback naming one of them would be a false alarm.
     complete = len(settings.model_list) == len(merged.get("model_list") or [])
-    _check_router(settings, findings, with_fallbacks=complete)
+    router_file = raw.file_of("router_settings") or (raw.files[0] if raw.files else None)
+    _check_router(settings, findings, router_file, with_fallbacks=complete)
     settings._notices = tuple(findings.notices)
     settings._environment = applied
     return Inspection(settings, findings, raw.files)
@@ -187,24 +188,29 @@ def _validate(merged: dict[str, Any], raw: RawConfig, findings: Findings) -> Set
         return None
 
 
-def _check_router(settings: Settings, findings: Findings, *, with_fallbacks: bool) -> None:
+def _check_router(settings: Settings, findings: Findings, file: str | None, *, with_fallbacks: bool) -> None:
     """router knobs (every bad value) and the fallbacks' model names against the model list."""
     from core.routing.fallbacks import FallbackTable
     from core.routing.registry import ModelRegistry
     from core.routing.router_settings import RouterSettings
 
+    knobs = dict(settings.router_settings)
     try:
-        parsed = RouterSettings.model_validate(settings.router_settings)
+        parsed = RouterSettings.model_validate(knobs)
     except ValidationError as exc:
         for error in exc.errors():
-            findings.problem("router_settings." + _path(tuple(error["loc"])), error["msg"], None)
-        return
+            findings.problem("router_settings." + _path(tuple(error["loc"])), error["msg"], file)
+        bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+        try:
+            parsed = RouterSettings.model_validate({k: v for k, v in knobs.items() if k not in bad})
+        except ValidationError:
+            return
     if not with_fallbacks:
         return
     try:
         FallbackTable.build(parsed, ModelRegistry.from_settings(settings))
     except ConfigError as exc:
-        findings.problem("", str(exc).removeprefix("config: "), None)
+        findings.problem("", str(exc).removeprefix("config: "), file)
 
 
 def apply_environment(settings: Settings) -> None:
