@@ -46,7 +46,8 @@ def check_models(deployments: Sequence[ModelDeployment], findings: Findings, ori
         if "*" in dep.litellm_params.upstream_model and "*" not in dep.model_name:
             findings.problem(
                 where,
-                f"litellm_params.model {dep.litellm_params.model!r} has a '*' but model_name {dep.model_name!r} has none to fill it",
+                f"litellm_params.model {dep.litellm_params.model!r} has a '*' but model_name "
+                f"{dep.model_name!r} has none to fill it",
                 file,
             )
         for alias in dep.model_info.aliases:
