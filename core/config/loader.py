@@ -18,7 +18,7 @@ from core.config.models import apply_group_aliases, check_models
 from core.config.problems import Findings, unknown_key
 from core.config.sections import SectionMapper
 from core.config.sources import RawConfig, environment_overlay, read_config, resolve_refs
-from core.settings import ConfigError, Settings
+from core.settings import ConfigError, ModelDeployment, Settings
 
 SECTIONS = frozenset({"general_settings", "litellm_settings", "environment_variables", "router_settings"})
 
@@ -91,10 +91,8 @@ def inspect_config(path: str | Path | None = None, **overrides: Any) -> Inspecti
         return Inspection(None, findings, raw.files)
     apply_group_aliases(settings.model_list, mapper.out.group_aliases, findings, raw.file_of("router_settings"))
     check_models(settings.model_list, findings, raw.model_origin)
-    # With invalid model entries left out, a fallback naming one of them would be a false alarm.
-    complete = len(settings.model_list) == len(merged.get("model_list") or [])
     router_file = raw.file_of("router_settings") or (raw.files[0] if raw.files else None)
-    _check_router(settings, findings, router_file, with_fallbacks=complete)
+    _check_router(settings, findings, router_file, _left_out_names(settings, merged))
     settings._notices = tuple(findings.notices)
     settings._environment = applied
     return Inspection(settings, findings, raw.files)
@@ -188,7 +186,17 @@ def _validate(merged: dict[str, Any], raw: RawConfig, findings: Findings) -> Set
         return None
 
 
-def _check_router(settings: Settings, findings: Findings, file: str | None, *, with_fallbacks: bool) -> None:
+def _left_out_names(settings: Settings, merged: dict[str, Any]) -> set[str]:
+    """Names of model entries left out as invalid: a fallback naming one is not a problem of its own."""
+    entries = merged.get("model_list")
+    valid = {d.model_name for d in settings.model_list}
+    if not isinstance(entries, list):
+        return set()
+    names = {e.get("model_name") for e in entries if isinstance(e, dict)}
+    return {n for n in names if isinstance(n, str) and n not in valid}
+
+
+def _check_router(settings: Settings, findings: Findings, file: str | None, left_out: set[str]) -> None:
     """router knobs (every bad value) and the fallbacks' model names against the model list."""
     from core.routing.fallbacks import FallbackTable
     from core.routing.registry import ModelRegistry
@@ -205,12 +213,18 @@ def _check_router(settings: Settings, findings: Findings, file: str | None, *, w
             parsed = RouterSettings.model_validate({k: v for k, v in knobs.items() if k not in bad})
         except ValidationError:
             return
-    if not with_fallbacks:
-        return
+    checked = settings
+    if left_out:
+        stand_ins = [{"model_name": n, "litellm_params": {"model": "mock/stand-in"}} for n in sorted(left_out)]
+        checked = settings.model_copy(update={"model_list": [*settings.model_list, *map(_entry, stand_ins)]})
     try:
-        FallbackTable.build(parsed, ModelRegistry.from_settings(settings))
+        FallbackTable.build(parsed, ModelRegistry.from_settings(checked))
     except ConfigError as exc:
         findings.problem("", str(exc).removeprefix("config: "), file)
+
+
+def _entry(raw: dict[str, Any]) -> ModelDeployment:
+    return ModelDeployment.model_validate(raw)
 
 
 def apply_environment(settings: Settings) -> None:
