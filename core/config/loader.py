@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.config.known_keys import IGNORED_TOP_LEVEL
-from core.config.models import apply_group_aliases, check_models
+from core.config.models import apply_group_aliases, check_models, normalize_entries
 from core.config.problems import Findings, unknown_key
 from core.config.sections import SectionMapper
 from core.config.sources import RawConfig, environment_overlay, read_config, resolve_refs
@@ -76,6 +76,7 @@ def inspect_config(path: str | Path | None = None, **overrides: Any) -> Inspecti
     _strategy(mapper.out.router, findings)
 
     resolved = _resolve_own(raw, own, env, findings)
+    normalize_entries(resolved.get("model_list"), findings, raw.model_origin)
     for key in MUST_AGREE:
         if key in resolved and key in mapper.out.settings and resolved[key] != mapper.out.settings[key]:
             other = "master_key" if key == "admin_token" else key

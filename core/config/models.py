@@ -4,9 +4,32 @@ router `model_group_alias`), wildcard patterns. Every problem is collected with 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from core.config.problems import Findings
+from core.config.problems import Findings, unknown_key
 from core.settings import DEFAULT_API_BASES, KNOWN_PROVIDERS, OPENAI_COMPATIBLE_PROVIDERS, ModelDeployment
+
+# Keys of a model_list entry besides model_name / litellm_params / model_info: LiteLLM's Router reads rpm and tpm
+# there too (its older documented form); they mean the same as in litellm_params.
+ENTRY_KEYS = frozenset({"model_name", "litellm_params", "model_info"})
+ENTRY_LIMITS = ("rpm", "tpm")
+
+
+def normalize_entries(entries: Any, findings: Findings, origins: Sequence[str | None]) -> None:
+    """Moves an entry's top-level rpm / tpm into its litellm_params (which win when both are set); any other
+    unknown key of an entry is a problem naming it."""
+    if not isinstance(entries, list):
+        return
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        file = origins[i] if i < len(origins) else None
+        params = entry.get("litellm_params")
+        for key in [k for k in entry if k not in ENTRY_KEYS]:
+            if key in ENTRY_LIMITS and isinstance(params, dict):
+                params.setdefault(key, entry.pop(key))
+            else:
+                unknown_key(findings, f"model_list[{i}]", key, ENTRY_KEYS | set(ENTRY_LIMITS), file)
 
 
 def apply_group_aliases(

@@ -308,3 +308,12 @@ def test_wildcard_upstream_needs_a_wildcard_name(tmp_path: Path) -> None:
     text = "model_list:\n  - {model_name: plain, litellm_params: {model: 'openai/*'}}\n"
     with pytest.raises(ConfigError, match=r"model_list\[0\] \(plain\): litellm_params.model 'openai/\*' has a"):
         load_settings(write(tmp_path, text))
+
+
+def test_entry_level_rpm_tpm_are_litellm_params_and_other_entry_keys_are_errors(tmp_path: Path) -> None:
+    text = "model_list:\n  - {model_name: m, litellm_params: {model: mock/m}, rpm: 6, tpm: 900}\n"
+    params = load_settings(write(tmp_path, text)).model_list[0].litellm_params
+    assert (params.rpm, params.tpm) == (6, 900)
+    typo = "model_list:\n  - {model_name: m, litellm_params: {model: mock/m}, model_inf: {mode: chat}}\n"
+    with pytest.raises(ConfigError, match=r"model_list\[0\]: unknown setting 'model_inf'; did you mean 'model_info'\?"):
+        load_settings(write(tmp_path, typo))
