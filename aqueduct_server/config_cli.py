@@ -24,4 +24,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_check(args: argparse.Namespace) -> int:
     from core.config.check import check_file
 
-    return check_file(args.file, sys.stdout)
+    return check_file(args.file, sys.stdout, sys.stderr)

@@ -80,7 +80,7 @@ def settings_lines(settings: Settings) -> list[str]:
     return lines
 
 
-def report(inspection: Inspection, out: TextIO) -> int:
+def report(inspection: Inspection, out: TextIO, err: TextIO | None = None) -> int:
     """Writes the report; returns the exit status (0 no problems, 1 problems)."""
     files = inspection.files
     head = files[0] if files else "(no file)"
@@ -104,8 +104,11 @@ def report(inspection: Inspection, out: TextIO) -> int:
         print(f"models ({len(settings.model_list)}):", file=out)
         for line in model_lines(settings):
             print(line, file=out)
-    return 1 if problems or settings is None else 0
+    failed = bool(problems) or settings is None
+    if failed and err is not None:
+        print(f"aqueduct: {head}: {len(problems)} problem(s), listed above", file=err)
+    return 1 if failed else 0
 
 
-def check_file(path: str | Path, out: TextIO) -> int:
-    return report(inspect_config(path), out)
+def check_file(path: str | Path, out: TextIO, err: TextIO | None = None) -> int:
+    return report(inspect_config(path), out, err)

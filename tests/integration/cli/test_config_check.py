@@ -73,6 +73,7 @@ def test_broken_file_lists_every_problem_with_its_location(tmp_path: Path) -> No
     assert f"{main} (including {included}): " in out
     assert "config: general_settings.alerting is not supported by Aqueduct and is ignored" in out
     assert "Traceback" not in result.stderr
+    assert f"aqueduct: {main}: 8 problem(s), listed above" in result.stderr
 
 
 def test_good_file_exits_0_and_masks_secrets(tmp_path: Path) -> None:
@@ -89,6 +90,7 @@ def test_good_file_exits_0_and_masks_secrets(tmp_path: Path) -> None:
     assert "*#3 -> openai/* mode=chat (wildcard pass-through)" in out
     assert "sk-eu-secret" not in out and "sk-1234" not in out  # keys and the master key are masked
     assert "admin token: ****" in out
+    assert result.stderr == ""
 
 
 def test_database_and_redis_passwords_are_masked(tmp_path: Path) -> None:
