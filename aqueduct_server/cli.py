@@ -66,6 +66,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     facade.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
     facade.set_defaults(func=run_facade)
 
+    from aqueduct_server import config_cli
+
+    config_cli.register(subparsers)
+
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=os.environ.get("AQUEDUCT_CONFIG"), help="YAML config file")
@@ -74,11 +78,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
     from aqueduct_server.logging_setup import configure_logging
     from core.bootstrap import embedded_default_models
+    from core.config.loader import apply_environment
     from core.routing import validate_router_settings
     from core.settings import ConfigError, load_settings, log_ignored_settings
 
     try:
         settings = load_settings(args.config, **overrides)
+        apply_environment(settings)
         if args.config is None and not settings.model_list:
             settings.model_list = embedded_default_models()
         validate_router_settings(settings)

@@ -1,18 +1,16 @@
 """One settings object, read from a YAML file and AQUEDUCT_* environment variables.
 
 The model list uses the LiteLLM router format (`model_list` with `litellm_params` / `model_info`) so existing
-router_config.yaml files load unchanged. Every knob has a documented default here."""
+router_config.yaml files load unchanged. Every knob has a documented default here; reading a file (LiteLLM's
+sections, `include:`, `environment_variables`, problems with their locations) is core.config's job."""
 
 from __future__ import annotations
 
-import difflib
 import logging
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from aqueduct_contract import DEFAULT_MAX_REQUEST_BODY_BYTES
 from core.redis_connection import parse_redis_url
@@ -26,28 +24,37 @@ OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "opena
 KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock"}
 DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1"}
 
-# Top-level sections of a LiteLLM proxy config.yaml that Aqueduct accepts so the file loads unchanged, and
-# ignores (each named once in the log at startup). Any other unknown top-level key is an error.
-IGNORED_LITELLM_SETTINGS = frozenset(
-    {
-        "litellm_settings",
-        "general_settings",
-        "environment_variables",
-        "callback_settings",
-        "credential_list",
-        "guardrails",
-        "mcp_servers",
-        "search_tools",
-        "vector_store_registry",
-    }
-)
-
 
 class ConfigError(Exception):
     """The configuration is unusable; the message names the offending entry."""
 
 
-class LiteLLMParams(BaseModel):
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class CostFields(BaseModel):
+    """LiteLLM's price fields (USD), accepted in model_info and litellm_params and checked to be numbers
+    >= 0. Spend is computed from them by the usage path."""
+
+    input_cost_per_token: NonNegative | None = None
+    output_cost_per_token: NonNegative | None = None
+    cache_read_input_token_cost: NonNegative | None = None
+    cache_creation_input_token_cost: NonNegative | None = None
+    input_cost_per_token_batches: NonNegative | None = None
+    output_cost_per_token_batches: NonNegative | None = None
+    input_cost_per_audio_token: NonNegative | None = None
+    output_cost_per_audio_token: NonNegative | None = None
+    input_cost_per_second: NonNegative | None = None
+    output_cost_per_second: NonNegative | None = None
+    input_cost_per_image: NonNegative | None = None
+    output_cost_per_image: NonNegative | None = None
+    input_cost_per_character: NonNegative | None = None
+    output_cost_per_character: NonNegative | None = None
+    input_cost_per_pixel: NonNegative | None = None
+    output_cost_per_pixel: NonNegative | None = None
+
+
+class LiteLLMParams(CostFields):
     model_config = ConfigDict(extra="allow")
 
     model: str  # "provider/upstream-model"
@@ -76,12 +83,15 @@ class LiteLLMParams(BaseModel):
         return self.model.split("/", 1)[1] if "/" in self.model else self.model
 
 
-class ModelInfo(BaseModel):
+class ModelInfo(CostFields):
     model_config = ConfigDict(extra="allow")
 
     mode: ModelMode = "chat"
     aliases: list[str] = Field(default_factory=list)
     request_limit_multiplier: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_input_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
 
 
 class ModelDeployment(BaseModel):
@@ -205,12 +215,22 @@ class Settings(BaseModel):
     log_level: str = "info"
     log_json: bool = False
 
-    # The LiteLLM sections found in the file (and ignored); set by load_settings.
-    _ignored: tuple[str, ...] = PrivateAttr(default=())
+    # Request parameters an upstream provider does not support are dropped instead of refused (LiteLLM's
+    # drop_params; also litellm_settings.drop_params and per deployment litellm_params.drop_params).
+    drop_params: bool = False
+
+    # Set by core.config.loader: what is logged once at startup (keys accepted but not used), and the
+    # config's environment_variables, given to the process environment by the server commands.
+    _notices: tuple[str, ...] = PrivateAttr(default=())
+    _environment: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
-    def ignored_litellm_settings(self) -> tuple[str, ...]:
-        return self._ignored
+    def notices(self) -> tuple[str, ...]:
+        return self._notices
+
+    @property
+    def environment_variables(self) -> dict[str, str]:
+        return dict(self._environment)
 
     @field_validator("model_list", mode="before")
     @classmethod
@@ -226,99 +246,15 @@ class Settings(BaseModel):
 
 
 def log_ignored_settings(settings: Settings) -> None:
-    """Once at startup, after logging is set up: the LiteLLM sections the file had and Aqueduct ignores."""
-    for key in settings.ignored_litellm_settings:
-        log.info("ignored LiteLLM setting %s (Aqueduct does not use it)", key)
-
-
-def _check_keys(raw: dict[str, Any]) -> None:
-    """An unknown top-level key is an error naming the closest known one (a typo must not pass silently)."""
-    known = set(Settings.model_fields)
-    for key in raw:
-        if key in known or key in IGNORED_LITELLM_SETTINGS:
-            continue
-        close = difflib.get_close_matches(str(key), sorted(known | IGNORED_LITELLM_SETTINGS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"config: unknown setting {key!r}{hint}")
-
-
-def _resolve_env_refs(value: Any, where: str) -> Any:
-    """Replace "os.environ/NAME" strings with the variable's value; a missing variable is a ConfigError."""
-    if isinstance(value, str) and value.startswith("os.environ/"):
-        name = value.removeprefix("os.environ/")
-        if name not in os.environ:
-            raise ConfigError(f"{where}: environment variable {name} is not set")
-        return os.environ[name]
-    if isinstance(value, dict):
-        return {k: _resolve_env_refs(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_env_refs(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    return value
-
-
-_ENV_OVERRIDES = {
-    "AQUEDUCT_DATABASE_URL": "database_url",
-    "AQUEDUCT_REDIS_URL": "redis_url",
-    "AQUEDUCT_DATA_DIR": "data_dir",
-    "AQUEDUCT_ADMIN_TOKEN": "admin_token",
-    "AQUEDUCT_FACADE_SECRET": "facade_secret",
-    "AQUEDUCT_LOG_LEVEL": "log_level",
-    "AQUEDUCT_LOG_JSON": "log_json",
-}
+    """Once at startup, after logging is set up: each key the file had that Aqueduct accepts but does not
+    use, as a warning."""
+    for notice in settings.notices:
+        log.warning("%s", notice)
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
-    """Read the YAML file (if any), apply AQUEDUCT_* env overrides, then keyword overrides; validate."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"config file {path} must hold a mapping at the top level")
-        raw = loaded or {}
-    _check_keys(raw)
-    ignored = tuple(key for key in raw if key in IGNORED_LITELLM_SETTINGS)
-    raw = {k: v for k, v in raw.items() if k not in IGNORED_LITELLM_SETTINGS}
-    raw = _resolve_env_refs(raw, "config")
-    for env, key in _ENV_OVERRIDES.items():
-        if os.environ.get(env):
-            raw[key] = os.environ[env]
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        settings = Settings.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"config: {loc}: {first['msg'].removeprefix('Value error, ')}") from exc
-    settings._ignored = ignored
-    validate_models(settings.model_list)
-    return settings
+    """Read the YAML file (if any, with its include: files), apply AQUEDUCT_* env overrides, then keyword
+    overrides; validate. Raises ConfigError listing every problem found (core.config.loader)."""
+    from core.config.loader import load_settings as load
 
-
-def validate_models(deployments: list[ModelDeployment]) -> None:
-    """Reject unknown providers, and aliases that are duplicated or shadow another model's name."""
-    names = {d.model_name for d in deployments}
-    alias_owner: dict[str, str] = {}
-    for i, dep in enumerate(deployments):
-        where = f"model_list[{i}] ({dep.model_name})"
-        provider = dep.litellm_params.provider
-        if provider not in KNOWN_PROVIDERS:
-            raise ConfigError(
-                f"{where}: unknown provider prefix {provider!r} in litellm_params.model "
-                f"{dep.litellm_params.model!r}; known: {', '.join(sorted(KNOWN_PROVIDERS))}"
-            )
-        if provider in OPENAI_COMPATIBLE_PROVIDERS and not (
-            dep.litellm_params.api_base or provider in DEFAULT_API_BASES
-        ):
-            raise ConfigError(f"{where}: litellm_params.api_base is required for provider {provider!r}")
-        for alias in dep.model_info.aliases:
-            if alias in names:
-                raise ConfigError(f"{where}: alias {alias!r} equals the name of another model")
-            owner = alias_owner.get(alias)
-            if owner is not None and owner != dep.model_name:
-                raise ConfigError(f"{where}: alias {alias!r} is already used by model {owner!r}")
-            alias_owner[alias] = dep.model_name
+    return load(path, **overrides)

@@ -46,8 +46,9 @@ class EdgeRejection(Exception):
 
 
 def check_credential(fwd: Forwarded) -> None:
-    """A bearer token must be present and well formed (`Bearer <printable ASCII>`); the forwarded metadata only
-    carries a printable-ASCII authorization header, so its absence there covers missing and unusable ones."""
+    """A bearer token must be present and well formed (`Bearer <printable ASCII>`, or an `api-key` /
+    `x-api-key` header, which forwarding turns into one); the forwarded metadata only carries a printable-ASCII
+    authorization header, so its absence there covers missing and unusable ones."""
     for key, value in fwd.metadata:
         if key == AUTHORIZATION:
             if value[:7].lower() == _BEARER and value[7:].strip():
@@ -57,7 +58,8 @@ def check_credential(fwd: Forwarded) -> None:
     raise EdgeRejection(
         OpenAIError(
             row.status,
-            "missing bearer token: send 'authorization: Bearer sk-...'",
+            "missing bearer token: send 'authorization: Bearer sk-...' (or the key in an 'api-key' or "
+            "'x-api-key' header)",
             row.type,
             code=row.code,
         )

@@ -50,6 +50,9 @@ def request_id_of(request: Request, max_length: int) -> str:
 _REQUEST_ID = REQUEST_ID.encode()
 _AUTHORIZATION = AUTHORIZATION.encode()
 _USER_AGENT = b"user-agent"
+# The key headers of the Azure OpenAI SDK ("api-key") and the Anthropic SDK ("x-api-key"): the same tokens,
+# forwarded to core as a bearer authorization when the request has no Authorization header of its own.
+_API_KEY_HEADERS = (b"api-key", b"x-api-key")
 
 
 def forwarded(request: Request, endpoint: str, max_request_id_length: int, credential: str | None = None) -> Forwarded:
@@ -57,7 +60,7 @@ def forwarded(request: Request, endpoint: str, max_request_id_length: int, crede
     `credential` is the façade's own (settings.facade_credential): without it core ignores the client facts.
     The client address is the connection's peer, or X-Forwarded-For's as uvicorn resolved it, which it does only
     for the proxies listed in forwarded_allow_ips."""
-    given = authorization = user_agent = None
+    given = authorization = user_agent = api_key = None
     # One pass over the raw ASGI headers (names are lower case): Starlette's Headers scans them once per lookup,
     # and a missing one costs a KeyError, together more than the rest of this function.
     for name, value in request.scope["headers"]:
@@ -67,6 +70,10 @@ def forwarded(request: Request, endpoint: str, max_request_id_length: int, crede
             user_agent = value.decode("latin-1")
         elif name == _REQUEST_ID and given is None:
             given = value.decode("latin-1")
+        elif name in _API_KEY_HEADERS and api_key is None:
+            api_key = value.decode("latin-1").strip()
+    if authorization is None and api_key:
+        authorization = "Bearer " + api_key
     request_id = _request_id(given, max_request_id_length)
     metadata: list[tuple[str, str]] = [(REQUEST_ID, request_id), (ENDPOINT, endpoint)]
     if authorization and _usable(authorization):

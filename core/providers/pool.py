@@ -31,13 +31,28 @@ def pool_settings(settings: Settings) -> HTTPPoolSettings:
     )
 
 
+MAX_DERIVED_PROVIDERS = 1024
+
+
 class ProviderPool:
-    def __init__(self, providers: dict[str, Provider], session: UpstreamSession | None = None) -> None:
+    def __init__(
+        self,
+        providers: dict[str, Provider],
+        session: UpstreamSession | None = None,
+        deployments: dict[str, Deployment] | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
         self._providers = providers
         self._session = session
+        self._deployments = deployments or {}
+        self._secrets = secrets
+        # Adapters for the upstream models of wildcard pass-throughs (core.routing.wildcards), per
+        # (deployment id, upstream model); bounded like the registry's cache of derived names.
+        self._derived: dict[tuple[str, str], Provider] = {}
 
     @classmethod
     def build(cls, deployments: Iterable[Deployment], settings: Settings) -> ProviderPool:
+        deployments = list(deployments)
         session = UpstreamSession(pool_settings(settings))
         providers = {d.id: build_provider(d, session) for d in deployments}
         http = [p for p in providers.values() if isinstance(p, OpenAICompatibleProvider)]
@@ -45,10 +60,25 @@ class ProviderPool:
         every = tuple(secret for p in http for secret in p.secrets)
         for provider in http:
             provider.scrub_also(every)
-        return cls(providers, session)
+        return cls(providers, session, {d.id: d for d in deployments}, every)
 
     def get(self, deployment: Deployment) -> Provider:
-        return self._providers[deployment.id]
+        base = self._deployments.get(deployment.id)
+        if base is deployment or base is None or base.upstream_model == deployment.upstream_model:
+            return self._providers[deployment.id]
+        return self._derived_provider(deployment)
+
+    def _derived_provider(self, deployment: Deployment) -> Provider:
+        key = (deployment.id, deployment.upstream_model)
+        provider = self._derived.get(key)
+        if provider is None:
+            assert self._session is not None
+            if len(self._derived) >= MAX_DERIVED_PROVIDERS:
+                self._derived.clear()  # they hold no connections of their own: the session does
+            provider = self._derived[key] = build_provider(deployment, self._session)
+            if isinstance(provider, OpenAICompatibleProvider):
+                provider.scrub_also(self._secrets)
+        return provider
 
     async def aclose(self) -> None:
         await asyncio.gather(*(p.aclose() for p in self._providers.values()), return_exceptions=True)

@@ -33,6 +33,7 @@ from core.routing.registry import ModelGroup, ModelRegistry
 from core.routing.router_settings import RouterSettings, router_settings_of
 from core.routing.selection import DeploymentSelector
 from core.routing.strategies import build_selector
+from core.routing.usage_routing import DeploymentCounters, UsageBased
 from core.settings import Settings
 
 log = logging.getLogger("aqueduct.core.routing")
@@ -69,12 +70,20 @@ class Router:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         selector: DeploymentSelector | None = None,
+        counters: DeploymentCounters | None = None,
     ) -> None:
+        """`counters` are the shared per-deployment counts usage-based-routing-v2 orders by (required for
+        that strategy, unused by the others)."""
         self.settings = settings = settings or RouterSettings()
         self.registry = registry
         self.board = HealthBoard(registry.deployments, settings, clock or time.monotonic)
         self._rng = rng or random.Random()
         self.selector = selector or build_selector(settings.routing_strategy, self.board, settings, self._rng)
+        self.usage: UsageBased | None = None
+        if settings.routing_strategy == "usage-based-routing-v2":
+            if counters is None:
+                raise ValueError("usage-based-routing-v2 needs the deployment counters")
+            self.usage = UsageBased(counters, self._rng)
         self.fallbacks = FallbackTable.build(settings, registry)
 
     @asynccontextmanager
@@ -93,7 +102,10 @@ class Router:
         failed); `tokens_used` is read on exit for the deployment's tpm window. Fallback models in
         `excluded_models` (the caller's exclusions) are skipped: a fallback must not serve a model the caller
         may not use."""
-        value, deployment = await self._first_success(group, endpoint, call, request_id, on_attempt, excluded_models)
+        tickets: dict[str, object] = {}
+        value, deployment = await self._first_success(
+            group, endpoint, call, request_id, on_attempt, excluded_models, tickets
+        )
         health = self.board.get(deployment)
         try:
             yield Routed(value, deployment)
@@ -102,7 +114,10 @@ class Router:
                 health.record_failure(self.board.clock(), _describe(exc))
             raise
         finally:
-            health.release(self.board.clock(), tokens_used())
+            tokens = tokens_used()
+            health.release(self.board.clock(), tokens)
+            if self.usage is not None and deployment.id in tickets:
+                await self.usage.counters.count_tokens(tickets[deployment.id], tokens)
 
     async def _first_success(
         self,
@@ -112,9 +127,10 @@ class Router:
         request_id: str,
         on_attempt: Callable[[Deployment], None],
         excluded_models: frozenset[str],
+        tickets: dict[str, object],
     ) -> tuple[T, Deployment]:
         try:
-            return await self._try_group(group, call, request_id, on_attempt)
+            return await self._try_group(group, call, request_id, on_attempt, tickets)
         except AqueductError as exc:
             chain = [g for g in self.fallbacks.after(group, exc, endpoint) if g.name not in excluded_models]
             if not chain:
@@ -129,7 +145,7 @@ class Router:
                 request_id,
             )
             try:
-                return await self._try_group(fallback, call, request_id, on_attempt)
+                return await self._try_group(fallback, call, request_id, on_attempt, tickets)
             except AqueductError as exc:
                 if not (warrants_fallback(exc) or is_context_window_error(exc)):
                     raise
@@ -137,7 +153,12 @@ class Router:
         raise last
 
     async def _try_group(
-        self, group: ModelGroup, call: Call[T], request_id: str, on_attempt: Callable[[Deployment], None]
+        self,
+        group: ModelGroup,
+        call: Call[T],
+        request_id: str,
+        on_attempt: Callable[[Deployment], None],
+        tickets: dict[str, object],
     ) -> tuple[T, Deployment]:
         settings = self.settings
         clock = self.board.clock
@@ -145,7 +166,10 @@ class Router:
         excluded: set[str] = set()  # answered with a retry-after too long to wait for
         last: AqueductError | None = None
         for attempt in range(settings.num_retries + 1):
-            deployment = self._pick(group, failed, excluded)
+            if self.usage is None:
+                deployment = self._pick(group, failed, excluded)
+            else:
+                deployment = await self._by_usage(group, failed, excluded)
             if deployment is None:
                 if last is not None:
                     raise last
@@ -157,6 +181,8 @@ class Router:
                 )
                 await asyncio.sleep(max(delay, short_retry_after(previous, settings.max_retry_after_seconds) or 0))
             health = self.board.get(deployment)
+            if self.usage is not None:
+                tickets[deployment.id] = await self.usage.counters.count_request(deployment)
             started = clock()
             health.begin(started)
             on_attempt(deployment)
@@ -194,15 +220,32 @@ class Router:
         assert last is not None
         raise last
 
-    def _pick(self, group: ModelGroup, failed: dict[str, AqueductError], excluded: set[str]) -> Deployment | None:
-        """The strategy's first choice among the available deployments, preferring those this request has
-        not tried yet; None when none is available (all cooling down, full, or excluded)."""
+    async def _by_usage(
+        self, group: ModelGroup, failed: dict[str, AqueductError], excluded: set[str]
+    ) -> Deployment | None:
+        assert self.usage is not None
+        candidates = self._candidates(group, failed, excluded)
+        if not candidates:
+            return None
+        ordered = await self.usage.order(candidates)
+        if not ordered:
+            raise RateLimited(
+                f"Every deployment of model `{group.name}` used its rpm / tpm for this minute; retry shortly."
+            )
+        return ordered[0]
+
+    def _candidates(self, group: ModelGroup, failed: dict[str, AqueductError], excluded: set[str]) -> list[Deployment]:
+        """The available deployments (not cooling down, full, or excluded), those this request has not tried
+        yet when there are any."""
         now = self.board.clock()
         usable = [d for d in group.deployments if d.id not in excluded and self.board.get(d).available(now)]
-        if not usable:
-            return None
         fresh = [d for d in usable if d.id not in failed]
-        return self.selector.order(fresh or usable)[0]
+        return fresh or usable
+
+    def _pick(self, group: ModelGroup, failed: dict[str, AqueductError], excluded: set[str]) -> Deployment | None:
+        """The strategy's first choice among the candidates; None when none is available."""
+        candidates = self._candidates(group, failed, excluded)
+        return self.selector.order(candidates)[0] if candidates else None
 
     def _unavailable(self, group: ModelGroup) -> AqueductError:
         """No deployment could even be tried: 429 when some are at capacity, else 503 (all cooling down)."""

@@ -14,14 +14,16 @@ from core.settings import ConfigError, Settings
 
 log = logging.getLogger("aqueduct.core.routing")
 
-RoutingStrategy = Literal["simple-shuffle", "least-busy", "latency-based-routing"]
+RoutingStrategy = Literal["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing-v2"]
 
 
 class RouterSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     # How a request picks among a model group's deployments: weighted random (litellm_params.weight),
-    # fewest in-flight requests, or lowest recent latency (with exploration).
+    # fewest in-flight requests, lowest recent latency (with exploration), or the most rpm/tpm headroom in
+    # the current minute (usage-based-routing-v2: counted in the rate limiter's windows, so shared by every
+    # replica on the same Redis).
     routing_strategy: RoutingStrategy = "simple-shuffle"
     # Extra attempts after the first one inside a model group (then fallbacks are tried).
     num_retries: int = Field(default=2, ge=0, le=20)

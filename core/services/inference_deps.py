@@ -16,7 +16,10 @@ from aqueduct.v1 import (
 )
 
 from aqueduct_contract import grpc_message_limit
+from core.governance.limits.deployment_counters import LimiterCounters
+from core.governance.limits.failover import FailoverLimiter
 from core.governance.limits.hooks import InferenceGovernance
+from core.governance.limits.memory_backend import MemoryBackend
 from core.inference.chat import ChatInference
 from core.inference.completion import CompletionInference
 from core.inference.embedding import EmbeddingInference
@@ -50,7 +53,13 @@ def build_inference(
 ) -> InferenceRuntime:
     """Raises core.settings.ConfigError for invalid router_settings (e.g. a fallback to an unknown model)."""
     registry = ModelRegistry.from_settings(settings)
-    router = Router(registry, router_settings_of(settings))
+    # usage-based-routing-v2 counts in the rate limiter's windows (shared through Redis when configured).
+    limiter = (
+        governance.admission.limiter
+        if governance is not None
+        else FailoverLimiter(MemoryBackend(), None, retry_interval=1.0)
+    )
+    router = Router(registry, router_settings_of(settings), counters=LimiterCounters(limiter))
     providers = ProviderPool.build(registry.deployments, settings)
     deps = InferenceDeps(
         registry=registry,

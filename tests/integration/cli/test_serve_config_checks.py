@@ -1,6 +1,6 @@
 """`aqueduct serve --config` as a subprocess: a typo in a top-level key or an unusable `redis_url` stops it
-with exit status 2 and a one-line message (never a traceback); a LiteLLM config's extra sections are logged
-as ignored; a `unix://` redis_url serves with the rate-limit windows in that Redis."""
+with exit status 2 and a one-line message (never a traceback); the LiteLLM keys Aqueduct does not use are
+logged; a `unix://` redis_url serves with the rate-limit windows in that Redis."""
 
 from __future__ import annotations
 
@@ -45,14 +45,14 @@ def test_unix_socket_redis_and_ignored_litellm_sections(tmp_path: Path) -> None:
             "database_url": f"sqlite:///{tmp_path / 'a.db'}",
             "redis_url": f"unix://{redis.unix_socket}?db=1",
             "model_list": MODELS,
-            "litellm_settings": {"drop_params": True},
-            "general_settings": {"master_key": "sk-1234"},
+            "litellm_settings": {"drop_params": True, "success_callback": ["langfuse"]},
+            "general_settings": {"master_key": "sk-1234", "alerting": ["slack"]},
         }
         gateway = Gateway(config, tmp_path).start()
         try:
             health = httpx2.get(gateway.base_url + "/health", timeout=5).json()
             assert health["details"]["rate_limits"] == "redis"
-            assert "ignored LiteLLM setting litellm_settings" in gateway.log
-            assert "ignored LiteLLM setting general_settings" in gateway.log
+            assert "config: litellm_settings.success_callback is not supported by Aqueduct" in gateway.log
+            assert "config: general_settings.alerting is not supported by Aqueduct" in gateway.log
         finally:
             assert gateway.stop() == 0

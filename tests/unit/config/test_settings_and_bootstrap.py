@@ -68,7 +68,7 @@ def test_router_config_loads_with_env_reference(tmp_path: Path, monkeypatch: pyt
         ("model_list:\n  - {model_name: a, litellm_params: {model: hosted_vllm/a}}\n", "api_base is required"),
         ("- just a list\n", "must hold a mapping"),
         ("port: [1\n", "not valid YAML"),
-        ("model_list:\n  - {model_name: a}\n", "model_list.0.litellm_params"),
+        ("model_list:\n  - {model_name: a}\n", "model_list[0].litellm_params: Field required"),
     ],
     ids=[
         "missing-env",

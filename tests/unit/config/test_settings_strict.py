@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import IGNORED_LITELLM_SETTINGS, ConfigError, load_settings, log_ignored_settings
+from core.settings import ConfigError, load_settings, log_ignored_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -34,23 +34,24 @@ def test_unknown_top_level_key_is_an_error_with_a_suggestion(tmp_path: Path, tex
     assert message in str(err.value)
 
 
-def test_litellm_sections_are_ignored_and_logged_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_litellm_sections_are_mapped_and_unused_keys_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     text = (
         "litellm_settings: {drop_params: true, cache_params: {password: os.environ/NOT_SET_ANYWHERE}}\n"
         "general_settings: {master_key: sk-1234}\n"
         "environment_variables: {REDIS_HOST: localhost}\n"
         "router_settings: {redis_host: localhost}\n"
     )
-    settings = load_settings(write(tmp_path, text))  # os.environ/ refs in ignored sections are not resolved
-    assert settings.router_settings == {"redis_host": "localhost"}  # kept: the router logs its unused keys
+    settings = load_settings(write(tmp_path, text))  # os.environ/ refs in ignored keys are not resolved
+    assert settings.drop_params is True
+    assert settings.admin_token == "sk-1234"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.environment_variables == {"REDIS_HOST": "localhost"}
     with caplog.at_level(logging.INFO, logger="aqueduct.core.settings"):
         log_ignored_settings(settings)
     lines = [r.getMessage() for r in caplog.records]
-    assert lines == [
-        f"ignored LiteLLM setting {key} (Aqueduct does not use it)"
-        for key in ("litellm_settings", "general_settings", "environment_variables")
-    ]
-    assert {"litellm_settings", "general_settings", "environment_variables"} <= IGNORED_LITELLM_SETTINGS
+    assert lines == ["config: litellm_settings.cache_params is not supported by Aqueduct and is ignored"]
 
 
 def test_token_cache_max_entries_is_a_declared_setting(tmp_path: Path) -> None:
