@@ -109,11 +109,12 @@ def from_status(
     text = message or ""
     upstream = _upstream_status(details)
     if upstream is not None:
-        # The upstream's own status goes back as is; its error.type, when it sent none, is the table's.
+        # The upstream's own status goes back as is; the error type is always ours (the table's), never the
+        # upstream's text, which could carry anything (security review: a key came back through `type`).
         error = OpenAIError(
             status=upstream,
             message=text or _GENERIC_MESSAGES.get(upstream, "The upstream returned an error."),
-            type=details.metadata.get("upstream_type") or http_row(grpc_code_for_http(upstream)).type,
+            type=http_row(grpc_code_for_http(upstream)).type,
             param=details.field,
             code=details.metadata.get("upstream_code"),
         )

@@ -115,10 +115,11 @@ def test_upstream_error_keeps_exact_status_and_message(upstream_status: str, cod
         assert error.type == kind
 
 
-def test_upstream_type_and_code_pass_through() -> None:
-    metadata = {"upstream_status": "400", "upstream_type": "invalid_request_error", "upstream_code": "context_length"}
+def test_upstream_code_passes_through_but_the_type_is_ours() -> None:
+    metadata = {"upstream_status": "400", "upstream_type": "sk-leaked-key", "upstream_code": "context_length"}
     error = from_status(Code.INVALID_ARGUMENT, "too long", trailers("UPSTREAM_ERROR", metadata, field="messages"))
     assert (error.status, error.code, error.param) == (400, "context_length", "messages")
+    assert error.type == "invalid_request_error"
 
 
 def test_upstream_status_out_of_range_falls_back_to_table() -> None:
