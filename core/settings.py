@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from aqueduct_contract import DEFAULT_MAX_REQUEST_BODY_BYTES
+from core.mcp.config import McpConfigError, McpServerConfig, merge_servers, parse_servers, read_mcp_json
 from core.redis_connection import parse_redis_url
 
 log = logging.getLogger("aqueduct.core.settings")
@@ -36,7 +37,6 @@ IGNORED_LITELLM_SETTINGS = frozenset(
         "callback_settings",
         "credential_list",
         "guardrails",
-        "mcp_servers",
         "search_tools",
         "vector_store_registry",
     }
@@ -197,6 +197,21 @@ class Settings(BaseModel):
     global_model_exclusions: list[str] = Field(default_factory=list)
     global_mcp_exclusions: list[str] = Field(default_factory=list)
 
+    # MCP proxy (`/mcp-servers/{name}/mcp`): the servers (`mcp_servers:` entries, and the `mcpServers` of the
+    # Aqueduct mcp.json at `mcp_config`, relative to this file), how long an unused handshake-era session lives,
+    # and the upstream timeouts a server does not set (connect; longest silence between two events).
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcp_config: str | None = None
+    mcp_session_idle_timeout_seconds: float = Field(default=3600.0, gt=0)
+    mcp_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    mcp_read_timeout_seconds: float = Field(default=300.0, gt=0)
+    # DNS-rebinding protection on the MCP routes (env MCP_ALLOWED_HOSTS / MCP_ALLOWED_ORIGINS, comma-separated):
+    # a Host not listed is 421, an Origin not listed 403. Entries are exact (`gw.example.com`, `localhost:8000`),
+    # `host:*` for any port, or `*`. No hosts listed: any Host. No origins listed: only an Origin naming the
+    # request's own Host (same origin), or none, is accepted.
+    mcp_allowed_hosts: list[str] = Field(default_factory=list)
+    mcp_allowed_origins: list[str] = Field(default_factory=list)
+
     # Streaming: SSE comment keepalive after this much silence.
     stream_keepalive_seconds: float = 15.0
     # Graceful shutdown: how long in-flight requests and streams may take to finish.
@@ -267,6 +282,24 @@ _ENV_OVERRIDES = {
 }
 
 
+_LIST_ENV_OVERRIDES = {"MCP_ALLOWED_HOSTS": "mcp_allowed_hosts", "MCP_ALLOWED_ORIGINS": "mcp_allowed_origins"}
+
+
+def _load_mcp_servers(raw: dict[str, Any], base: Path) -> None:
+    """Validates `mcp_servers` and merges the `mcp_config` file's servers in (ConfigError naming the entry)."""
+    try:
+        servers = parse_servers(raw.get("mcp_servers"), "mcp_servers")
+        config_path = raw.get("mcp_config")
+        if config_path:
+            path = Path(str(config_path))
+            path = path if path.is_absolute() or not (base / path).exists() else base / path
+            from_file = parse_servers(_resolve_env_refs(read_mcp_json(path), "mcp_config"), "mcp_config")
+            servers = merge_servers(servers, from_file)
+    except McpConfigError as exc:
+        raise ConfigError(f"config: {exc}") from None
+    raw["mcp_servers"] = servers
+
+
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Read the YAML file (if any), apply AQUEDUCT_* env overrides, then keyword overrides; validate."""
     raw: dict[str, Any] = {}
@@ -287,7 +320,11 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     for env, key in _ENV_OVERRIDES.items():
         if os.environ.get(env):
             raw[key] = os.environ[env]
+    for env, key in _LIST_ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            raw[key] = [item.strip() for item in os.environ[env].split(",") if item.strip()]
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    _load_mcp_servers(raw, Path(path).parent if path is not None else Path.cwd())
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
