@@ -149,14 +149,14 @@ class McpProxy:
         init = facts.initialize
         session: McpSession | None = None
         version = http.protocol_version or (facts.requests[0].protocol_version if facts.requests else None)
-        if init is None:
-            if http.session_id:
-                session = await self.sessions.get(http.session_id, server.name, _token(principal))
-            elif not is_stateless_version(version):
-                raise missing_session()
         meter = McpMeter(self._usage, caller, server.name, facts, len(body))
         status = 0
         try:
+            if init is None:
+                if http.session_id:
+                    session = await self.sessions.get(http.session_id, server.name, _token(principal))
+                elif not is_stateless_version(version):
+                    raise missing_session()
             async with self._admitted(principal, server) as limit_headers:
                 await on_admitted(limit_headers)
                 headers = self._upstream_headers(http, session, accept="application/json, text/event-stream")

@@ -69,6 +69,7 @@ def gateway(
 ) -> Iterator[Gateway]:
     workdir: Path = tmp_path_factory.mktemp("mcp-gw")
     gw = Gateway(mcp_config(everything, modern[0], gateway_db), workdir)
+    gw.config_db = gateway_db  # type: ignore[attr-defined]
     gw.start()
     try:
         yield gw
