@@ -79,7 +79,10 @@ def gateway(
 
 @pytest.fixture(scope="session")
 def second_gateway(
-    everything: str, modern: tuple[str, RecordingApp], gateway_db: str, gateway: Gateway,
+    everything: str,
+    modern: tuple[str, RecordingApp],
+    gateway_db: str,
+    gateway: Gateway,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
     """A second `aqueduct serve` on the same PostgreSQL: another replica."""

@@ -22,9 +22,10 @@ async def test_modern_client_calls_a_modern_server_statelessly(
 ) -> None:
     recorder = modern[1]
     before = len(recorder.headers)
-    async with http_client(token) as http, Client(
-        streamable_http_client(endpoint(gateway, "modern"), http_client=http), mode="2026-07-28"
-    ) as client:
+    async with (
+        http_client(token) as http,
+        Client(streamable_http_client(endpoint(gateway, "modern"), http_client=http), mode="2026-07-28") as client,
+    ):
         assert "echo" in {t.name for t in (await client.list_tools()).tools}
         result = await client.call_tool("echo", {"message": "modern"})
         assert result.content[0].text == "Echo: modern"
@@ -45,9 +46,10 @@ async def test_modern_progress_arrives_before_the_result(gateway: Gateway, token
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         arrivals.append(time.monotonic())
 
-    async with http_client(token) as http, Client(
-        streamable_http_client(endpoint(gateway, "modern"), http_client=http), mode="2026-07-28"
-    ) as client:
+    async with (
+        http_client(token) as http,
+        Client(streamable_http_client(endpoint(gateway, "modern"), http_client=http), mode="2026-07-28") as client,
+    ):
         result = await client.call_tool("count_slowly", {"steps": 4}, progress_callback=on_progress)
         done = time.monotonic()
     assert result.content[0].text == "counted 4"
@@ -55,24 +57,27 @@ async def test_modern_progress_arrives_before_the_result(gateway: Gateway, token
 
 
 async def test_auto_client_falls_back_to_a_session_with_a_handshake_server(gateway: Gateway, token: str) -> None:
-    async with http_client(token) as http, Client(
-        streamable_http_client(endpoint(gateway, "everything"), http_client=http)
-    ) as client:
+    async with (
+        http_client(token) as http,
+        Client(streamable_http_client(endpoint(gateway, "everything"), http_client=http)) as client,
+    ):
         assert (await client.call_tool("echo", {"message": "auto"})).content[0].text == "Echo: auto"
 
 
 async def test_auto_client_speaks_modern_with_a_modern_server(gateway: Gateway, token: str) -> None:
-    async with http_client(token) as http, Client(
-        streamable_http_client(endpoint(gateway, "modern"), http_client=http)
-    ) as client:
+    async with (
+        http_client(token) as http,
+        Client(streamable_http_client(endpoint(gateway, "modern"), http_client=http)) as client,
+    ):
         assert (await client.call_tool("echo", {"message": "auto"})).content[0].text == "Echo: auto"
 
 
 async def test_usage_rows_match_the_calls(gateway: Gateway, token: str) -> None:
     user_id = f"end-{uuid.uuid4().hex[:8]}"
-    async with http_client(token) as http, Client(
-        streamable_http_client(endpoint(gateway, "modern"), http_client=http), mode="2026-07-28"
-    ) as client:
+    async with (
+        http_client(token) as http,
+        Client(streamable_http_client(endpoint(gateway, "modern"), http_client=http), mode="2026-07-28") as client,
+    ):
         await client.call_tool("echo", {"message": "a"}, meta={"user_id": user_id})
         await client.call_tool("echo", {"message": "b"}, meta={"user_id": user_id})
         await client.call_tool("no_such_tool", {}, meta={"user_id": user_id})

@@ -33,14 +33,22 @@ def _initialize(url: str, token: str) -> str:
     resp = _post(url, token, INIT)
     assert resp.status_code == 200, resp.text
     session = resp.headers["mcp-session-id"]
-    assert _post(url, token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{
-        "mcp-session-id": session
-    }).status_code == 202
+    assert (
+        _post(
+            url, token, {"jsonrpc": "2.0", "method": "notifications/initialized"}, **{"mcp-session-id": session}
+        ).status_code
+        == 202
+    )
     return session
 
 
 def _call_echo(url: str, token: str, session: str, text: str = "x") -> httpx2.Response:
-    body = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": {"message": text}}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"message": text}},
+    }
     return _post(url, token, body, **{"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"})
 
 
@@ -66,7 +74,9 @@ def test_session_is_bound_to_token_and_server_and_delete_ends_it_everywhere(
         assert refused.status_code == 404, refused.text
         assert refused.json()["error"]["message"].startswith("Session not found")
     on_other_server = _post(
-        endpoint(gateway, "modern"), token, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        endpoint(gateway, "modern"),
+        token,
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
         **{"mcp-session-id": session},
     )
     assert on_other_server.status_code == 404
@@ -75,7 +85,9 @@ def test_session_is_bound_to_token_and_server_and_delete_ends_it_everywhere(
     for gw in (gateway, second_gateway):
         gone = _call_echo(endpoint(gw, "everything"), token, session)
         assert gone.status_code == 404 and gone.json()["jsonrpc"] == "2.0"
-    assert httpx2.delete(url, headers={"authorization": f"Bearer {token}", "mcp-session-id": session}).status_code == 404
+    assert (
+        httpx2.delete(url, headers={"authorization": f"Bearer {token}", "mcp-session-id": session}).status_code == 404
+    )
 
 
 def test_get_stream_needs_a_session_and_is_an_event_stream(gateway: Gateway, token: str) -> None:
@@ -113,7 +125,12 @@ def test_excluded_server_is_hidden_and_404_for_that_org_only(gateway: Gateway) -
     headers = {"mcp-protocol-version": "2026-07-28"}
 
     def blocked_sees() -> bool:
-        names = {s["name"] for s in httpx2.get(f"{gateway.v1}/mcp-servers", headers={"authorization": f"Bearer {blocked}"}).json()["data"]}
+        names = {
+            s["name"]
+            for s in httpx2.get(f"{gateway.v1}/mcp-servers", headers={"authorization": f"Bearer {blocked}"}).json()[
+                "data"
+            ]
+        }
         return "secret-tools" not in names
 
     from tests.support.waiting import wait_until
@@ -121,7 +138,9 @@ def test_excluded_server_is_hidden_and_404_for_that_org_only(gateway: Gateway) -
     wait_until(blocked_sees, what="the exclusion to apply")
     refused = _post(endpoint(gateway, "secret-tools"), blocked, ping, **headers)
     assert refused.status_code == 404
-    assert refused.json()["error"]["message"] == "The MCP server 'secret-tools' does not exist or is not available to you."
+    assert (
+        refused.json()["error"]["message"] == "The MCP server 'secret-tools' does not exist or is not available to you."
+    )
     unknown = _post(endpoint(gateway, "no-such-server"), blocked, ping, **headers)
     assert unknown.status_code == 404 and unknown.json()["error"]["message"].replace("no-such-server", "x") == (
         refused.json()["error"]["message"].replace("secret-tools", "x")
@@ -129,9 +148,7 @@ def test_excluded_server_is_hidden_and_404_for_that_org_only(gateway: Gateway) -
     assert _post(endpoint(gateway, "secret-tools"), allowed, ping, **headers).status_code != 404
 
 
-@pytest.mark.parametrize(
-    ("token", "status"), [(None, 401), ("sk-not-a-real-token-000000000000", 401), ("", 401)]
-)
+@pytest.mark.parametrize(("token", "status"), [(None, 401), ("sk-not-a-real-token-000000000000", 401), ("", 401)])
 def test_missing_or_bad_token_is_401(gateway: Gateway, token: str | None, status: int) -> None:
     resp = _post(endpoint(gateway, "everything"), token, INIT)
     assert resp.status_code == status and resp.json()["error"]["code"] < 0
@@ -145,7 +162,12 @@ def test_malformed_bodies_and_missing_session_are_400(gateway: Gateway, token: s
     url = endpoint(gateway, "everything")
     parse = _post(url, token, b"{not json")
     assert parse.status_code == 400 and parse.json()["error"]["code"] == -32700
-    for body in ({"id": 1, "method": "x"}, [], {"jsonrpc": "2.0", "id": 1}, {"jsonrpc": "2.0", "id": True, "method": "x"}):
+    for body in (
+        {"id": 1, "method": "x"},
+        [],
+        {"jsonrpc": "2.0", "id": 1},
+        {"jsonrpc": "2.0", "id": True, "method": "x"},
+    ):
         bad = _post(url, token, body)
         assert bad.status_code == 400 and bad.json()["error"]["code"] == -32600, body
     missing = _post(url, token, {"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
@@ -173,9 +195,7 @@ def test_foreign_origin_is_403(gateway: Gateway, token: str) -> None:
     assert _post(url, token, INIT, origin=f"http://{host}").status_code == 200
 
 
-async def test_sdk_session_survives_on_a_second_replica(
-    gateway: Gateway, second_gateway: Gateway, token: str
-) -> None:
+async def test_sdk_session_survives_on_a_second_replica(gateway: Gateway, second_gateway: Gateway, token: str) -> None:
     async with handshake_session(endpoint(second_gateway, "everything"), token) as session:
         assert (await session.call_tool("echo", {"message": "r2"})).content[0].text == "Echo: r2"
     async with http_client(token) as client:
