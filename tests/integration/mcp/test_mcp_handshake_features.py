@@ -85,16 +85,16 @@ async def test_progress_notifications_arrive_before_the_result(gateway: Gateway,
 @pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 async def test_logging_notifications_reach_the_client(gateway: Gateway, token: str) -> None:
     received: list[Any] = []
+    arrived = asyncio.Event()
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         received.append(params)
+        arrived.set()
 
     async with handshake_session(endpoint(gateway, "everything"), token, logging_callback=on_log) as session:
         await session.set_logging_level("debug")
         await session.call_tool("toggle-simulated-logging", {})
-        deadline = time.monotonic() + 20
-        while not received and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(arrived.wait(), 20)
         await session.call_tool("toggle-simulated-logging", {})
     assert received and received[0].level
 
