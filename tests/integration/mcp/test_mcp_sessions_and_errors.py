@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.mcp.conftest import endpoint, handshake_session, http_client, new_token
 from tests.support.gateway import ADMIN_TOKEN, Gateway
+from tests.support.mcp_upstreams import RecordingApp
 
 INIT = {
     "jsonrpc": "2.0",
@@ -200,3 +201,26 @@ async def test_sdk_session_survives_on_a_second_replica(gateway: Gateway, second
         assert (await session.call_tool("echo", {"message": "r2"})).content[0].text == "Echo: r2"
     async with http_client(token) as client:
         assert (await client.get(f"{gateway.v1}/mcp-servers")).status_code == 200
+
+
+def test_last_event_id_is_passed_to_the_upstream_on_resumption(
+    gateway: Gateway, modern: tuple[str, RecordingApp], token: str
+) -> None:
+    url = endpoint(gateway, "modern")
+    session = _initialize(url, token)
+    recorder = modern[1]
+    before = len(recorder.headers)
+    headers = {
+        "authorization": f"Bearer {token}",
+        "accept": "text/event-stream",
+        "mcp-session-id": session,
+        "last-event-id": "stream-1_42",
+    }
+    with httpx2.stream("GET", url, headers=headers, timeout=30) as answer:
+        status = answer.status_code
+    gets = [h for h in recorder.headers[before:] if h.get("last-event-id")]
+    assert gets and gets[0]["last-event-id"] == "stream-1_42"
+    assert "authorization" not in gets[0] and "mcp-session-id" not in gets[0]  # a stateless upstream has none
+    # Whatever the upstream answers (this SDK server in stateless mode fails a GET), the client gets as is.
+    direct = httpx2.get(modern[0], headers={"accept": "text/event-stream", "last-event-id": "stream-1_42"}, timeout=30)
+    assert status == direct.status_code
