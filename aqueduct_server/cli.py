@@ -212,6 +212,8 @@ async def _serve(
         stream_keepalive_seconds=settings.stream_keepalive_seconds,
         max_request_body_bytes=settings.max_request_body_bytes,
         facade_credential=settings.facade_secret,
+        mcp_allowed_hosts=tuple(settings.mcp_allowed_hosts),
+        mcp_allowed_origins=tuple(settings.mcp_allowed_origins),
     )
     app = create_app(core_target, settings=facade_settings, core_channel=channel)
     config = uvicorn.Config(

@@ -11,6 +11,8 @@ from aqueduct.v1 import (
     completion_service_pb2,
     embedding_service_pb2,
     governance_service_pb2,
+    mcp_service_pb2,
+    mcp_service_pb2_grpc,
     model_service_pb2,
     org_service_pb2,
     org_service_pb2_grpc,
@@ -35,8 +37,14 @@ from core.db.migrate import upgrade
 from core.governance.limits.runtime import GovernanceRuntime, start_governance
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
+from core.mcp.proxy import McpProxy
+from core.mcp.registry import McpRegistry
+from core.mcp.sessions import SessionStore
+from core.mcp.upstream import McpUpstream
+from core.providers.http_session import HTTPPoolSettings
 from core.services.governance import GovernanceServicer
 from core.services.inference_deps import InferenceRuntime, add_inference_services
+from core.services.mcp import McpServicer
 from core.services.orgs import OrgServicer
 from core.services.service_accounts import ServiceAccountServicer
 from core.services.teams import TeamServicer
@@ -65,6 +73,7 @@ _SERVICE_NAMES = (
     service_account_service_pb2.DESCRIPTOR.services_by_name["ServiceAccountService"].full_name,
     governance_service_pb2.DESCRIPTOR.services_by_name["GovernanceService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
+    mcp_service_pb2.DESCRIPTOR.services_by_name["McpService"].full_name,
 )
 
 
@@ -94,6 +103,7 @@ class CoreServer:
         self._engine: AsyncEngine | None = None
         self._usage: UsageRecorder | None = None
         self._inference: InferenceRuntime | None = None
+        self._mcp_upstream: McpUpstream | None = None
         self._governance: GovernanceRuntime | None = None
         self._retention: RetentionPurger | None = None
         self._health_updates: set[asyncio.Task[None]] = set()
@@ -142,6 +152,21 @@ class CoreServer:
             UsageServicer(UsageReporting(engine, settings)), server
         )
         self._inference = await add_inference_services(server, settings, self._usage, governance.inference)
+        self._mcp_upstream = McpUpstream(
+            HTTPPoolSettings(
+                max_connections_per_host=settings.upstream_max_connections,
+                keepalive_expiry_seconds=settings.upstream_keepalive_expiry_seconds,
+            )
+        )
+        mcp_proxy = McpProxy(
+            McpRegistry.from_settings(settings),
+            SessionStore(engine, settings.mcp_session_idle_timeout_seconds),
+            self._mcp_upstream,
+            self._usage,
+            exclusions=governance.exclusions,
+            admission=governance.admission,
+        )
+        mcp_service_pb2_grpc.add_McpServiceServicer_to_server(McpServicer(mcp_proxy), server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((*_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
@@ -166,6 +191,8 @@ class CoreServer:
             await self._server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
         if self._inference is not None:
             await self._inference.aclose()
+        if self._mcp_upstream is not None:
+            await self._mcp_upstream.aclose()
         if self._retention is not None:
             await self._retention.aclose()
         if self._governance is not None:

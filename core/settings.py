@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from aqueduct_contract import DEFAULT_MAX_REQUEST_BODY_BYTES
+from core.mcp.config import McpServerConfig
 from core.redis_connection import parse_redis_url
 
 log = logging.getLogger("aqueduct.core.settings")
@@ -206,6 +207,21 @@ class Settings(BaseModel):
     # and MCP server names.
     global_model_exclusions: list[str] = Field(default_factory=list)
     global_mcp_exclusions: list[str] = Field(default_factory=list)
+
+    # MCP proxy (`/mcp-servers/{name}/mcp`): the servers (`mcp_servers:` entries, and the `mcpServers` of the
+    # Aqueduct mcp.json at `mcp_config`, relative to this file), how long an unused handshake-era session lives,
+    # and the upstream timeouts a server does not set (connect; longest silence between two events).
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcp_config: str | None = None
+    mcp_session_idle_timeout_seconds: float = Field(default=3600.0, gt=0)
+    mcp_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    mcp_read_timeout_seconds: float = Field(default=300.0, gt=0)
+    # DNS-rebinding protection on the MCP routes (env MCP_ALLOWED_HOSTS / MCP_ALLOWED_ORIGINS, comma-separated):
+    # a Host not listed is 421, an Origin not listed 403. Entries are exact (`gw.example.com`, `localhost:8000`),
+    # `host:*` for any port, or `*`. No hosts listed: any Host. No origins listed: only an Origin naming the
+    # request's own Host (same origin), or none, is accepted.
+    mcp_allowed_hosts: list[str] = Field(default_factory=list)
+    mcp_allowed_origins: list[str] = Field(default_factory=list)
 
     # Streaming: SSE comment keepalive after this much silence.
     stream_keepalive_seconds: float = 15.0

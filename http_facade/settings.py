@@ -26,6 +26,9 @@ class FacadeSettings:
     # Bodies above this size are parsed (JSON -> protobuf) in a worker thread, so a large one does not stall
     # every other request on the event loop; smaller ones are parsed inline (a thread hop costs ~50 µs).
     offload_parse_bytes: int = 256 * 1024
+    # MCP routes' DNS-rebinding protection (core.settings: mcp_allowed_hosts / mcp_allowed_origins).
+    mcp_allowed_hosts: tuple[str, ...] = ()
+    mcp_allowed_origins: tuple[str, ...] = ()
 
     @property
     def max_grpc_message_bytes(self) -> int:

@@ -11,7 +11,6 @@ IGNORED_TOP_LEVEL = frozenset(
         "callback_settings",
         "credential_list",
         "guardrails",
-        "mcp_servers",
         "mcp_tools",
         "search_tools",
         "vector_store_registry",

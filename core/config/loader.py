@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.config.known_keys import IGNORED_TOP_LEVEL
+from core.config.mcp_servers import apply_mcp
 from core.config.models import apply_group_aliases, check_models, normalize_entries
 from core.config.problems import Findings, unknown_key
 from core.config.sections import SectionMapper
@@ -86,6 +87,7 @@ def inspect_config(path: str | Path | None = None, **overrides: Any) -> Inspecti
         if env.get(name):
             merged[key] = env[name]
     merged.update({k: v for k, v in overrides.items() if v is not None})
+    apply_mcp(merged, env, Path(raw.files[0]).parent if raw.files else Path.cwd(), findings)
 
     settings = _validate(merged, raw, findings)
     if settings is None:

@@ -206,6 +206,11 @@ def require_inference_caller(p: Principal) -> None:
         )
 
 
+def require_mcp_caller(p: Principal) -> None:
+    """MCP calls are billed to a token and sessions are bound to one, as for inference."""
+    require_inference_caller(p)
+
+
 def require_operator(p: Principal) -> None:
     """Upstream names, health and load of deployments are operator information."""
     if not p.is_admin:

@@ -24,6 +24,9 @@ _GROUP_BY = {
     usage_pb2.USAGE_GROUP_BY_ORG: GroupBy.ORG,
     usage_pb2.USAGE_GROUP_BY_ENDPOINT: GroupBy.ENDPOINT,
     usage_pb2.USAGE_GROUP_BY_STATUS: GroupBy.STATUS,
+    usage_pb2.USAGE_GROUP_BY_MCP_SERVER: GroupBy.MCP_SERVER,
+    usage_pb2.USAGE_GROUP_BY_MCP_METHOD: GroupBy.MCP_METHOD,
+    usage_pb2.USAGE_GROUP_BY_TOOL: GroupBy.TOOL,
 }
 _BUCKETS = {
     usage_pb2.USAGE_BUCKET_MINUTE: Bucket.MINUTE,

@@ -30,6 +30,14 @@ class UsageEvent:
     user_agent: str | None
     client_addr: str | None
     error_message: str | None = None
+    # MCP proxy requests only (core.mcp): server, JSON-RPC method, tool / prompt name or resource URI, the
+    # answer's JSON-RPC error code (None: a result), request and answer bytes.
+    mcp_server: str | None = None
+    mcp_method: str | None = None
+    mcp_name: str | None = None
+    rpc_error_code: int | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
 
 
 class UsageSink(Protocol):

@@ -43,6 +43,9 @@ class GroupBy(enum.StrEnum):
     ORG = "org"
     ENDPOINT = "endpoint"
     STATUS = "status"
+    MCP_SERVER = "mcp_server"
+    MCP_METHOD = "mcp_method"
+    TOOL = "tool"
 
 
 class Bucket(enum.StrEnum):
@@ -59,6 +62,9 @@ GROUP_COLUMNS: dict[GroupBy, tuple[str, ...]] = {
     GroupBy.ORG: ("org_id",),
     GroupBy.ENDPOINT: ("endpoint_method", "endpoint_path"),
     GroupBy.STATUS: ("status",),
+    GroupBy.MCP_SERVER: ("mcp_server",),
+    GroupBy.MCP_METHOD: ("mcp_method",),
+    GroupBy.TOOL: ("mcp_name",),
 }
 BUCKET_SIZES = {Bucket.MINUTE: timedelta(minutes=1), Bucket.HOUR: timedelta(hours=1), Bucket.DAY: timedelta(days=1)}
 

@@ -37,6 +37,8 @@ STRING_DIMENSIONS = (
     "endpoint_method",
     "endpoint_path",
 )
+# MCP dimensions: hashed only when one is set, so the digests of every other row stay what they were.
+MCP_DIMENSIONS = ("mcp_server", "mcp_method", "mcp_name")
 SUM_COLUMNS = ("requests", "failed", "input_tokens", "output_tokens", "latency_ms_sum", *LATENCY_COLUMNS)
 FAILED_FROM_STATUS = 400
 
@@ -61,7 +63,10 @@ def aggregate(rows: Iterable[Mapping[str, Any]], buckets: Sequence[Any]) -> list
     digests: dict[tuple[Any, ...], str] = {}
     for row in rows:
         status = int(row["status"])
-        key = (*(row.get(name) or "" for name in STRING_DIMENSIONS), status)
+        key: tuple[Any, ...] = (*(row.get(name) or "" for name in STRING_DIMENSIONS), status)
+        mcp = tuple(row.get(name) or "" for name in MCP_DIMENSIONS)
+        if any(mcp):
+            key = (*key, *mcp)
         digest = digests.get(key)
         if digest is None:
             digest = digests[key] = dims_hash(key)
@@ -73,6 +78,7 @@ def aggregate(rows: Iterable[Mapping[str, Any]], buckets: Sequence[Any]) -> list
             if target is None:
                 target = {"bucket_start": start, "dims_hash": digest, "status": status}
                 target.update(zip(STRING_DIMENSIONS, key, strict=False))
+                target.update(zip(MCP_DIMENSIONS, mcp, strict=True))
                 target.update(dict.fromkeys(SUM_COLUMNS, 0))
                 target["latency_ms_sum"] = 0.0
                 acc[(start, digest)] = target

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from . import chat, completions, embeddings, health, models
+from . import chat, completions, embeddings, health, mcp, models
 from ._common import RouteDeps
 
 
@@ -17,6 +17,7 @@ def all_routes(deps: RouteDeps) -> list[BaseRoute]:
         *embeddings.routes(deps),
         *models.routes(deps),
         *health.routes(deps),
+        *mcp.routes(deps),
     ]
     return [*sorted(routes, key=_unprefixed)]
 

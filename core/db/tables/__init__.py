@@ -5,6 +5,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 from core.db.tables.governance import ExclusionMergeRow, ExclusionRow, RateLimitRow
+from core.db.tables.mcp import McpSessionRow
 from core.db.tables.tenancy import (
     ApiTokenRow,
     OrgRow,
@@ -22,6 +23,7 @@ __all__ = [
     "ApiTokenRow",
     "ExclusionMergeRow",
     "ExclusionRow",
+    "McpSessionRow",
     "OrgRow",
     "RateLimitRow",
     "ServiceAccountRow",

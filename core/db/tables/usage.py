@@ -22,6 +22,9 @@ PATH_LENGTH = 255
 END_USER_LENGTH = 255
 USER_AGENT_LENGTH = 512
 CLIENT_ADDR_LENGTH = 128
+MCP_SERVER_LENGTH = 64
+MCP_METHOD_LENGTH = 128
+MCP_NAME_LENGTH = 255
 
 
 class UsageRecordRow(SQLModel, table=True):
@@ -55,6 +58,14 @@ class UsageRecordRow(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=USER_AGENT_LENGTH)
     client_addr: str | None = Field(default=None, max_length=CLIENT_ADDR_LENGTH)
     error_message: str | None = Field(default=None, sa_type=Text)
+    # MCP proxy requests: the server, the JSON-RPC method, the tool / prompt name or resource URI, the
+    # JSON-RPC error code of the answer (None: a result), and the bytes of the request and of the answer.
+    mcp_server: str | None = Field(default=None, max_length=MCP_SERVER_LENGTH)
+    mcp_method: str | None = Field(default=None, max_length=MCP_METHOD_LENGTH)
+    mcp_name: str | None = Field(default=None, max_length=MCP_NAME_LENGTH)
+    rpc_error_code: int | None = None
+    bytes_in: int | None = Field(default=None, sa_type=BigInteger)
+    bytes_out: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class UsageSpoolCheckpointRow(SQLModel, table=True):

@@ -14,7 +14,15 @@ from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Unique
 from sqlmodel import Field, SQLModel
 
 from core.db.ids import ID_LENGTH
-from core.db.tables.usage import END_USER_LENGTH, METHOD_LENGTH, MODEL_LENGTH, PATH_LENGTH
+from core.db.tables.usage import (
+    END_USER_LENGTH,
+    MCP_METHOD_LENGTH,
+    MCP_NAME_LENGTH,
+    MCP_SERVER_LENGTH,
+    METHOD_LENGTH,
+    MODEL_LENGTH,
+    PATH_LENGTH,
+)
 from core.db.types import UtcDateTime
 from core.usage.histogram import COLUMNS as LATENCY_COLUMNS
 
@@ -51,6 +59,9 @@ class _RollupColumns(SQLModel):
     endpoint_method: str = Field(default="", sa_type=String(METHOD_LENGTH))
     endpoint_path: str = Field(default="", max_length=PATH_LENGTH)
     status: int = 0
+    mcp_server: str = Field(default="", max_length=MCP_SERVER_LENGTH, sa_column_kwargs={"server_default": ""})
+    mcp_method: str = Field(default="", max_length=MCP_METHOD_LENGTH, sa_column_kwargs={"server_default": ""})
+    mcp_name: str = Field(default="", max_length=MCP_NAME_LENGTH, sa_column_kwargs={"server_default": ""})
     requests: int = Field(default=0, sa_type=BigInteger)
     failed: int = Field(default=0, sa_type=BigInteger)
     input_tokens: int = Field(default=0, sa_type=BigInteger)

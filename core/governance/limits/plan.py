@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from core.auth.principal import Principal
 from core.governance.limits.model import NONE, REQUEST_UNITS, Check, Dimension, Level, LimitValues, ScopeKind
 from core.governance.limits.store import LimitTable
+from core.mcp.registry import limit_key
 from core.settings import Settings
 
 
@@ -35,7 +36,12 @@ def model_limits_from_settings(settings: Settings) -> dict[str, ModelLimit]:
         multiplier = entry.model_info.request_limit_multiplier
         if multiplier is not None and multiplier > 0 and name not in multipliers:
             multipliers[name] = multiplier
-    return {name: ModelLimit(_sum_all(rpms[name]), _sum_all(tpms[name]), multipliers.get(name, 1.0)) for name in rpms}
+    limits = {name: ModelLimit(_sum_all(rpms[name]), _sum_all(tpms[name]), multipliers.get(name, 1.0)) for name in rpms}
+    # An MCP server's own rpm caps all traffic to it, like a model's (core.mcp.registry.limit_key).
+    for server_name, server in settings.mcp_servers.items():
+        if server.rpm:
+            limits[limit_key(server_name)] = ModelLimit(rpm=server.rpm)
+    return limits
 
 
 def _sum_all(values: list[int | None]) -> int | None:

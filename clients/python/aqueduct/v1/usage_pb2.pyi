@@ -42,6 +42,12 @@ class _UsageGroupByEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UsageGro
     """The endpoint, e.g. "POST /v1/chat/completions"."""
     USAGE_GROUP_BY_STATUS: _UsageGroupBy.ValueType  # 7
     """The HTTP status answered."""
+    USAGE_GROUP_BY_MCP_SERVER: _UsageGroupBy.ValueType  # 8
+    """The MCP server called (MCP proxy requests only; empty for other requests)."""
+    USAGE_GROUP_BY_MCP_METHOD: _UsageGroupBy.ValueType  # 9
+    """The JSON-RPC method of an MCP request, e.g. "tools/call"."""
+    USAGE_GROUP_BY_TOOL: _UsageGroupBy.ValueType  # 10
+    """The tool, resource or prompt an MCP request named (`params.name`, or `params.uri` for resources)."""
 
 class UsageGroupBy(_UsageGroupBy, metaclass=_UsageGroupByEnumTypeWrapper):
     """UsageGroupBy is what a usage report's groups are keyed by."""
@@ -62,6 +68,12 @@ USAGE_GROUP_BY_ENDPOINT: UsageGroupBy.ValueType  # 6
 """The endpoint, e.g. "POST /v1/chat/completions"."""
 USAGE_GROUP_BY_STATUS: UsageGroupBy.ValueType  # 7
 """The HTTP status answered."""
+USAGE_GROUP_BY_MCP_SERVER: UsageGroupBy.ValueType  # 8
+"""The MCP server called (MCP proxy requests only; empty for other requests)."""
+USAGE_GROUP_BY_MCP_METHOD: UsageGroupBy.ValueType  # 9
+"""The JSON-RPC method of an MCP request, e.g. "tools/call"."""
+USAGE_GROUP_BY_TOOL: UsageGroupBy.ValueType  # 10
+"""The tool, resource or prompt an MCP request named (`params.name`, or `params.uri` for resources)."""
 Global___UsageGroupBy: _TypeAlias = UsageGroupBy  # noqa: Y015
 
 class _UsageBucket:

@@ -12,7 +12,18 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from aqueduct_client.cli import exclusions, limits, models, orgs, service_accounts, teams, tokens, usage, users
+from aqueduct_client.cli import (
+    exclusions,
+    limits,
+    mcp,
+    models,
+    orgs,
+    service_accounts,
+    teams,
+    tokens,
+    usage,
+    users,
+)
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
 from aqueduct_client.cli._errors import EXIT_FAILURE, CliError
@@ -29,6 +40,7 @@ _NOUNS: tuple[Callable[[SubParsers], None], ...] = (
     tokens.register,
     service_accounts.register,
     models.register,
+    mcp.register,
     limits.register,
     exclusions.register,
     usage.register,

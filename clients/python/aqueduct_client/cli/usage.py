@@ -37,6 +37,9 @@ GROUP_BY = {
     "org": usage_pb2.USAGE_GROUP_BY_ORG,
     "endpoint": usage_pb2.USAGE_GROUP_BY_ENDPOINT,
     "status": usage_pb2.USAGE_GROUP_BY_STATUS,
+    "mcp_server": usage_pb2.USAGE_GROUP_BY_MCP_SERVER,
+    "mcp_method": usage_pb2.USAGE_GROUP_BY_MCP_METHOD,
+    "tool": usage_pb2.USAGE_GROUP_BY_TOOL,
 }
 BUCKETS = {
     "minute": usage_pb2.USAGE_BUCKET_MINUTE,
