@@ -11,6 +11,7 @@ from aqueduct.v1 import (
     chat_service_pb2_grpc,
     completion_service_pb2_grpc,
     embedding_service_pb2_grpc,
+    media_service_pb2_grpc,
     model_service_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from aqueduct.v1.chat_service_pb2_grpc import ChatServiceAsyncStub
     from aqueduct.v1.completion_service_pb2_grpc import CompletionServiceAsyncStub
     from aqueduct.v1.embedding_service_pb2_grpc import EmbeddingServiceAsyncStub
+    from aqueduct.v1.media_service_pb2_grpc import MediaServiceAsyncStub
     from aqueduct.v1.model_service_pb2_grpc import ModelServiceAsyncStub
 
 
@@ -52,6 +54,7 @@ class CoreClient:
         self.chat: ChatServiceAsyncStub = chat_service_pb2_grpc.ChatServiceStub(channel)
         self.completions: CompletionServiceAsyncStub = completion_service_pb2_grpc.CompletionServiceStub(channel)
         self.embeddings: EmbeddingServiceAsyncStub = embedding_service_pb2_grpc.EmbeddingServiceStub(channel)
+        self.media: MediaServiceAsyncStub = media_service_pb2_grpc.MediaServiceStub(channel)
         self.models: ModelServiceAsyncStub = model_service_pb2_grpc.ModelServiceStub(channel)
         # The health stub's type stubs lack the async Check, so the method is bound directly.
         self.health_check: grpc.aio.UnaryUnaryMultiCallable[

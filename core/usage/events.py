@@ -30,6 +30,11 @@ class UsageEvent:
     user_agent: str | None
     client_addr: str | None
     error_message: str | None = None
+    # Media requests only (None elsewhere): characters of a speech input, images generated, seconds of audio
+    # transcribed as the upstream reported them.
+    characters: int | None = None
+    images: int | None = None
+    audio_seconds: float | None = None
 
 
 class UsageSink(Protocol):

@@ -55,6 +55,10 @@ class UsageRecordRow(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=USER_AGENT_LENGTH)
     client_addr: str | None = Field(default=None, max_length=CLIENT_ADDR_LENGTH)
     error_message: str | None = Field(default=None, sa_type=Text)
+    # Media requests only: speech input characters, images generated, audio seconds transcribed.
+    characters: int | None = Field(default=None, sa_type=BigInteger)
+    images: int | None = Field(default=None, sa_type=BigInteger)
+    audio_seconds: float | None = None
 
 
 class UsageSpoolCheckpointRow(SQLModel, table=True):
