@@ -66,7 +66,8 @@ class ByteStreamResponse(Response):
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             if self._first.data:
                 await send({"type": "http.response.body", "body": self._first.data, "more_body": True})
-            async for message in self._call:
+            # read(), not `async for`: grpc.aio refuses to mix the two on one call, and the first was a read().
+            while (message := await self._call.read()) is not grpc.aio.EOF:
                 if message.data:
                     await send({"type": "http.response.body", "body": message.data, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -69,7 +69,8 @@ class UploadReader:
         self._declared = _content_length(request)
         if self._declared is not None and self._declared > self._max_body:
             raise _too_large("audio file", self._max_file)
-        self._closing = len(b"\r\n--" + boundary + b"--")
+        # The close delimiter and the CRLF that usually follows it: what the body holds after the last part.
+        self._closing = len(b"\r\n--" + boundary + b"--\r\n")
         self._request = request
         self._translate = translate
         self._body = request.stream().__aiter__()
