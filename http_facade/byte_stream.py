@@ -67,6 +67,7 @@ class ByteStreamResponse(Response):
             if self._first.data:
                 await send({"type": "http.response.body", "body": self._first.data, "more_body": True})
             # read(), not `async for`: grpc.aio refuses to mix the two on one call, and the first was a read().
+            message: Any
             while (message := await self._call.read()) is not grpc.aio.EOF:
                 if message.data:
                     await send({"type": "http.response.body", "body": message.data, "more_body": True})
