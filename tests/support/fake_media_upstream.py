@@ -291,7 +291,7 @@ class FakeMediaUpstream:
 
 
 def _timestamp(seconds: float, separator: str) -> str:
-    millis = int(round(seconds * 1000))
+    millis = round(seconds * 1000)
     h, rest = divmod(millis, 3600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)

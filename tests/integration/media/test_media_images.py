@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.integration.media.conftest import People, sdk
-from tests.support.fake_media_upstream import Fault, FakeMediaUpstream
+from tests.support.fake_media_upstream import FakeMediaUpstream, Fault
 from tests.support.gateway import Gateway
 from tests.support.waiting import wait_until
 
@@ -50,9 +50,7 @@ def test_generate_passes_parameters_and_unknown_fields(
 
 
 def test_url_format_and_revised_prompt(gateway: Gateway, token: str) -> None:
-    result = sdk(gateway, token).images.generate(
-        model="dalle", prompt="a cat", response_format="url", style="vivid"
-    )
+    result = sdk(gateway, token).images.generate(model="dalle", prompt="a cat", response_format="url", style="vivid")
     assert result.data[0].url == "https://images.example/0.png"
     assert result.data[0].revised_prompt == "a cat"
     assert result.usage is None

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.integration.media.conftest import People, sdk
-from tests.support.fake_media_upstream import AUDIO_TYPES, Fault, FakeMediaUpstream, audio_bytes
+from tests.support.fake_media_upstream import AUDIO_TYPES, FakeMediaUpstream, Fault, audio_bytes
 from tests.support.gateway import Gateway
 from tests.support.waiting import wait_until
 
@@ -66,14 +66,16 @@ def test_client_disconnect_mid_audio_closes_upstream_and_records_usage(
 ) -> None:
     token = people.token()
     media_upstream.gate = threading.Event()
-    with httpx2.Client(timeout=10) as http:
-        with http.stream(
+    with (
+        httpx2.Client(timeout=10) as http,
+        http.stream(
             "POST",
             gateway.v1 + "/audio/speech",
             headers={"authorization": f"Bearer {token}"},
             json={"model": "tts", "voice": "alloy", "input": "goodbye"},
-        ) as response:
-            assert next(response.iter_bytes())
+        ) as response,
+    ):
+        assert next(response.iter_bytes())
     # The client is gone while the upstream waits; let it go on and see its connection closed.
     media_upstream.gate.set()
     wait_until(lambda: media_upstream.speech_closed_early.is_set())
@@ -102,7 +104,9 @@ def test_speech_retries_a_429_then_succeeds(gateway: Gateway, token: str, media_
     assert len(media_upstream.requests) == 3
 
 
-def test_speech_upstream_failures_after_retries(gateway: Gateway, token: str, media_upstream: FakeMediaUpstream) -> None:
+def test_speech_upstream_failures_after_retries(
+    gateway: Gateway, token: str, media_upstream: FakeMediaUpstream
+) -> None:
     media_upstream.fail_next("/audio/speech", *[Fault(429, retry_after="0")] * 3)
     with pytest.raises(openai.RateLimitError):
         sdk(gateway, token).audio.speech.create(model="tts", voice="alloy", input="no")
@@ -115,11 +119,12 @@ def test_truncated_audio_is_not_presented_complete(
     gateway: Gateway, token: str, media_upstream: FakeMediaUpstream
 ) -> None:
     media_upstream.fail_next("/audio/speech", Fault(200, truncate=True))
-    with pytest.raises((httpx2.RemoteProtocolError, openai.APIConnectionError, httpx2.ReadError)):
-        with sdk(gateway, token).audio.speech.with_streaming_response.create(
-            model="tts", voice="alloy", input="cut"
-        ) as response:
-            response.read()
+    speech = sdk(gateway, token).audio.speech.with_streaming_response
+    with (
+        pytest.raises((httpx2.RemoteProtocolError, openai.APIConnectionError, httpx2.ReadError)),
+        speech.create(model="tts", voice="alloy", input="cut") as response,
+    ):
+        response.read()
 
 
 def test_truncated_event_stream_ends_with_an_error_event(

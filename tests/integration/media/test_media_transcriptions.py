@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.integration.media.conftest import People, sdk
-from tests.support.fake_media_upstream import Fault, FakeMediaUpstream
+from tests.support.fake_media_upstream import FakeMediaUpstream, Fault
 from tests.support.gateway import Gateway
 from tests.support.waiting import wait_until
 
@@ -54,7 +54,9 @@ def test_transcription_json(gateway: Gateway, token: str, media_upstream: FakeMe
 )
 def test_transcription_text_formats(gateway: Gateway, token: str, fmt: str, content_type: str) -> None:
     raw = sdk(gateway, token).audio.transcriptions.with_raw_response.create(
-        model="whisper", file=("a.wav", AUDIO, "audio/wav"), response_format=fmt  # type: ignore[arg-type]
+        model="whisper",
+        file=("a.wav", AUDIO, "audio/wav"),
+        response_format=fmt,  # type: ignore[arg-type]
     )
     assert raw.headers["content-type"].startswith(content_type)
     parsed = raw.parse()
@@ -75,9 +77,7 @@ def test_translation(gateway: Gateway, token: str, media_upstream: FakeMediaUpst
 
 def test_transcription_stream(gateway: Gateway, token: str) -> None:
     events = list(
-        sdk(gateway, token).audio.transcriptions.create(
-            model="transcribe-4o", file=("a.mp3", AUDIO), stream=True
-        )
+        sdk(gateway, token).audio.transcriptions.create(model="transcribe-4o", file=("a.mp3", AUDIO), stream=True)
     )
     deltas = "".join(e.delta for e in events if e.type == "transcript.text.delta")
     assert deltas.strip() == _heard(AUDIO)
@@ -134,7 +134,9 @@ def test_transcription_errors(gateway: Gateway, token: str) -> None:
         client.audio.transcriptions.create(model="nope", file=("a.mp3", AUDIO))
     with pytest.raises(openai.BadRequestError) as bad:
         client.audio.transcriptions.create(
-            model="whisper", file=("a.mp3", AUDIO), response_format="xml"  # type: ignore[arg-type]
+            model="whisper",
+            file=("a.mp3", AUDIO),
+            response_format="xml",  # type: ignore[arg-type]
         )
     assert bad.value.param == "response_format"
     headers = {"authorization": f"Bearer {token}"}
