@@ -25,7 +25,7 @@ from http_facade.app import create_app
 from http_facade.settings import FacadeSettings
 from tests.integration.resilience.resilience_harness import USER, ListSink
 from tests.support.asgi_server import serve_on_loopback
-from tests.support.fake_media_upstream import API_KEY, Fault, FakeMediaUpstream, audio_bytes
+from tests.support.fake_media_upstream import API_KEY, FakeMediaUpstream, Fault, audio_bytes
 
 AUDIO = bytes(range(256)) * 400
 
