@@ -35,13 +35,24 @@ from .embedding import (
     embedding_params_from_json,
     embedding_params_to_json,
 )
+from .media import (
+    image_params_from_json,
+    image_params_to_json,
+    images_response_from_json,
+    images_response_to_json,
+    reject_image_stream,
+    speech_params_from_json,
+    speech_params_to_json,
+)
 from .model import model_list_to_json, model_to_json
+from .transcription import TEXT_FORMATS, transcription_form_fields, transcription_params_from_form
 
 __all__ = [
     "CHAT_CHUNK_OBJECT",
     "CHAT_COMPLETION_OBJECT",
     "MAX_PASS_THROUGH_DEPTH",
     "TEXT_COMPLETION_OBJECT",
+    "TEXT_FORMATS",
     "CodecError",
     "chat_chunk_from_json",
     "chat_chunk_to_json",
@@ -58,8 +69,17 @@ __all__ = [
     "embedding_list_to_json",
     "embedding_params_from_json",
     "embedding_params_to_json",
+    "image_params_from_json",
+    "image_params_to_json",
+    "images_response_from_json",
+    "images_response_to_json",
     "loads",
     "model_list_to_json",
     "model_to_json",
+    "reject_image_stream",
+    "speech_params_from_json",
+    "speech_params_to_json",
     "stream_requested",
+    "transcription_form_fields",
+    "transcription_params_from_form",
 ]

@@ -18,7 +18,7 @@ from core.redis_connection import parse_redis_url
 
 log = logging.getLogger("aqueduct.core.settings")
 
-ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_generation"]
+ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_generation", "audio_transcription"]
 
 # Provider prefixes of litellm_params.model that speak the OpenAI HTTP API; `mock` is the built-in demo.
 OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"})
@@ -129,6 +129,10 @@ class Settings(BaseModel):
     # Connections beyond max_connections are answered 503 and closed (keep `ulimit -n` above it plus the
     # upstream pool). An idle keep-alive connection is closed after http_keepalive_timeout_seconds.
     max_request_body_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BODY_BYTES, ge=1024)
+    # An audio upload (POST /v1/audio/transcriptions, /translations) may be this large, OpenAI's 25 MB; its
+    # multipart body may exceed it by the form's other fields (http_facade.uploads.FORM_FIELDS_ALLOWANCE). It
+    # is streamed to the upstream, never held whole by the façade, so it is not bound by max_request_body_bytes.
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_request_header_bytes: int = Field(default=64 * 1024, ge=1024)
     http_header_timeout_seconds: float = Field(default=10.0, gt=0)
     http_body_timeout_seconds: float = Field(default=60.0, gt=0)

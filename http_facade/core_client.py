@@ -12,6 +12,7 @@ from aqueduct.v1 import (
     completion_service_pb2_grpc,
     embedding_service_pb2_grpc,
     mcp_service_pb2_grpc,
+    media_service_pb2_grpc,
     model_service_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from aqueduct.v1.completion_service_pb2_grpc import CompletionServiceAsyncStub
     from aqueduct.v1.embedding_service_pb2_grpc import EmbeddingServiceAsyncStub
     from aqueduct.v1.mcp_service_pb2_grpc import McpServiceAsyncStub
+    from aqueduct.v1.media_service_pb2_grpc import MediaServiceAsyncStub
     from aqueduct.v1.model_service_pb2_grpc import ModelServiceAsyncStub
 
 
@@ -54,6 +56,7 @@ class CoreClient:
         self.chat: ChatServiceAsyncStub = chat_service_pb2_grpc.ChatServiceStub(channel)
         self.completions: CompletionServiceAsyncStub = completion_service_pb2_grpc.CompletionServiceStub(channel)
         self.embeddings: EmbeddingServiceAsyncStub = embedding_service_pb2_grpc.EmbeddingServiceStub(channel)
+        self.media: MediaServiceAsyncStub = media_service_pb2_grpc.MediaServiceStub(channel)
         self.models: ModelServiceAsyncStub = model_service_pb2_grpc.ModelServiceStub(channel)
         self.mcp: McpServiceAsyncStub = mcp_service_pb2_grpc.McpServiceStub(channel)
         # The health stub's type stubs lack the async Check, so the method is bound directly.

@@ -18,6 +18,9 @@ class FacadeSettings:
     # Largest JSON request body (413 above it), checked from Content-Length before the body is read and again
     # while it arrives.
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    # Largest audio file of a transcription or translation upload (413 above it); the multipart body may be
+    # larger by the form's other fields (http_facade.uploads). Streamed to core, not buffered.
+    max_upload_bytes: int = 25 * 1024 * 1024
     # Longest client-supplied x-request-id that is forwarded as is; longer (or non-printable) ones are replaced.
     max_request_id_length: int = 128
     # Sent to core with every call (FACADE_CREDENTIAL) so core believes the forwarded client address, user agent

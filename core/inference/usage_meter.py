@@ -25,6 +25,10 @@ class UsageMeter:
         self.output_tokens = 0
         self.estimated = False
         self.ttft_ms: float | None = None
+        # Media quantities (core.inference.speech, images, transcription); None for other endpoints.
+        self.characters: int | None = None
+        self.images: int | None = None
+        self.audio_seconds: float | None = None
 
     @property
     def caller(self) -> Caller:
@@ -86,4 +90,7 @@ class UsageMeter:
             user_agent=request.user_agent,
             client_addr=request.client_addr,
             error_message=error_message,
+            characters=self.characters,
+            images=self.images,
+            audio_seconds=self.audio_seconds,
         )

@@ -105,6 +105,44 @@ class OpenAICompatibleProvider:
     async def embeddings(self, body: JSONObject, *, request_id: str) -> JSONObject:
         return await self._post_json("/embeddings", body, request_id)
 
+    async def open_response(
+        self, path: str, data: object, *, content_type: str, accept: str, request_id: str
+    ) -> aiohttp.ClientResponse:
+        """POSTs `data` (bytes, or an aiohttp payload such as a streamed multipart upload) to `path` with the
+        deployment's credentials and returns the accepted response, body unread, for the caller to read and
+        release (core.providers.media). Failures raise domain errors, as the JSON calls do."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self._endpoint.url(path)
+        headers = (
+            *((k, v) for k, v in self._json_headers if k not in ("content-type", "accept")),
+            ("content-type", content_type),
+            ("accept", accept),
+            (REQUEST_ID, request_id),
+        )
+        try:
+            response = await self._send(path, data, headers, self._stream_timeout)  # type: ignore[arg-type]
+        except TRANSPORT_ERRORS as exc:
+            raise error_from_transport(exc, self._deployment.model_name, *self._where) from exc
+        if response.status < 300:
+            return response
+        try:
+            try:
+                error_body = await _read_head_of(response.content, MAX_ERROR_BODY_BYTES)
+            except TRANSPORT_ERRORS:
+                error_body = b""
+            raise self._status_error(response, error_body)
+        finally:
+            response.close()
+
+    def upstream_model_name(self) -> str:
+        """The model name this deployment's upstream expects."""
+        return self._deployment.upstream_model
+
+    def error_context(self) -> tuple[str, str, str]:
+        """(public model name, deployment id, origin): what error_from_transport and truncated_stream name."""
+        return (self._deployment.model_name, *self._where)
+
     async def aclose(self) -> None:
         if self._owns_session:
             await self._session.aclose()

@@ -17,11 +17,19 @@ ENDPOINT_MODES: dict[str, frozenset[str]] = {
     "chat": frozenset({"chat"}),
     "completion": frozenset({"completion", "chat"}),
     "embedding": frozenset({"embedding"}),
+    "audio_speech": frozenset({"audio_speech"}),
+    "image_generation": frozenset({"image_generation"}),
+    "audio_transcription": frozenset({"audio_transcription"}),
+    "audio_translation": frozenset({"audio_transcription"}),
 }
 _ENDPOINT_LABELS = {
     "chat": "the chat completions endpoint",
     "completion": "the completions endpoint",
     "embedding": "the embeddings endpoint",
+    "audio_speech": "the audio speech endpoint (/v1/audio/speech)",
+    "image_generation": "the image generations endpoint (/v1/images/generations)",
+    "audio_transcription": "the audio transcriptions endpoint (/v1/audio/transcriptions)",
+    "audio_translation": "the audio translations endpoint (/v1/audio/translations)",
 }
 _MODE_LABELS = {
     "chat": "a chat model",
@@ -29,6 +37,7 @@ _MODE_LABELS = {
     "embedding": "an embedding model",
     "audio_speech": "a speech model",
     "image_generation": "an image generation model",
+    "audio_transcription": "a transcription model",
 }
 
 

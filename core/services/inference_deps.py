@@ -12,6 +12,7 @@ from aqueduct.v1 import (
     chat_service_pb2_grpc,
     completion_service_pb2_grpc,
     embedding_service_pb2_grpc,
+    media_service_pb2_grpc,
     model_service_pb2_grpc,
 )
 
@@ -23,8 +24,11 @@ from core.governance.limits.memory_backend import MemoryBackend
 from core.inference.chat import ChatInference
 from core.inference.completion import CompletionInference
 from core.inference.embedding import EmbeddingInference
+from core.inference.images import ImageInference
 from core.inference.model_catalog import ModelCatalog
 from core.inference.pipeline import InferenceDeps
+from core.inference.speech import SpeechInference
+from core.inference.transcription import TranscriptionInference
 from core.providers.pool import ProviderPool
 from core.routing.registry import ModelRegistry
 from core.routing.router import Router
@@ -32,6 +36,7 @@ from core.routing.router_settings import router_settings_of
 from core.services.chat import ChatServicer
 from core.services.completion import CompletionServicer
 from core.services.embedding import EmbeddingServicer
+from core.services.media import MediaServicer
 from core.services.model import ModelServicer
 from core.settings import Settings
 from core.usage.events import UsageSink
@@ -76,7 +81,7 @@ def build_inference(
 async def add_inference_services(
     server: grpc.aio.Server, settings: Settings, usage: UsageSink, governance: InferenceGovernance | None = None
 ) -> InferenceRuntime:
-    """Registers ChatService, CompletionService, EmbeddingService and ModelService on `server`."""
+    """Registers ChatService, CompletionService, EmbeddingService, MediaService and ModelService on `server`."""
     runtime = build_inference(settings, usage, governance)
     deps = runtime.deps
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(ChatInference(deps)), server)
@@ -85,6 +90,14 @@ async def add_inference_services(
     )
     embedding_service_pb2_grpc.add_EmbeddingServiceServicer_to_server(
         EmbeddingServicer(EmbeddingInference(deps)), server
+    )
+    media_service_pb2_grpc.add_MediaServiceServicer_to_server(
+        MediaServicer(
+            SpeechInference(deps),
+            ImageInference(deps),
+            TranscriptionInference(deps, settings.max_upload_bytes),
+        ),
+        server,
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(
         ModelServicer(ModelCatalog(runtime.registry), runtime.router, governance), server

@@ -55,6 +55,9 @@ def _stats(stats: UsageStats) -> usage_pb2.UsageStats:
         input_tokens=stats.input_tokens,
         output_tokens=stats.output_tokens,
         total_tokens=stats.total_tokens,
+        characters=stats.characters,
+        images=stats.images,
+        audio_seconds=stats.audio_seconds,
     )
     if stats.avg_latency_ms is not None:
         message.avg_latency_ms = stats.avg_latency_ms
@@ -99,6 +102,9 @@ def usage_record(row: dict[str, Any]) -> usage_pb2.UsageRecord:
         "client_addr",
         "error_message",
     ):
+        if row.get(name) is not None:
+            setattr(record, name, row[name])
+    for name in ("characters", "images", "audio_seconds"):
         if row.get(name) is not None:
             setattr(record, name, row[name])
     if row.get("ttft_ms") is not None:

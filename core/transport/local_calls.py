@@ -143,3 +143,21 @@ class LocalUnaryStreamCall(_LocalCallBase, grpc.aio.UnaryStreamCall[Any, Any]):
             if message is grpc.aio.EOF:
                 return
             yield message
+
+
+class _NoWrites:
+    """The write()/done_writing() half of client-streaming calls: requests come from the iterator only."""
+
+    async def write(self, request: Any) -> None:
+        raise grpc.aio.UsageError("the in-process transport takes client-stream requests from an iterator")
+
+    async def done_writing(self) -> None:
+        return None
+
+
+class LocalStreamUnaryCall(_NoWrites, LocalUnaryUnaryCall, grpc.aio.StreamUnaryCall[Any, Any]):
+    pass
+
+
+class LocalStreamStreamCall(_NoWrites, LocalUnaryStreamCall, grpc.aio.StreamStreamCall[Any, Any]):
+    pass

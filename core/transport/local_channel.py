@@ -2,7 +2,8 @@
 
 `aqueduct serve` runs core and façade in one process; over TCP loopback every RPC is serialized, framed by
 HTTP/2, polled by gRPC's C core and deserialized twice. LocalChannel implements the part of grpc.aio.Channel
-the generated stubs use (unary_unary, unary_stream) by calling the very method handlers registered on core's
+the generated stubs use (unary_unary, unary_stream, and the client-streaming stream_unary / stream_stream with
+a request iterator) by calling the very method handlers registered on core's
 server, through the same server interceptors (errors, auth, ...), each RPC in its own task as grpc.aio does
 (so ContextVars set by interceptors stay inside the RPC). Proto messages are handed over without
 serialization by default: the façade builds a fresh request per call and only reads responses, and core
@@ -17,14 +18,14 @@ import contextvars
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
 
 from .handler_table import Handler, HandlerTable, LocalCallDetails
-from .local_calls import LocalUnaryStreamCall, LocalUnaryUnaryCall
+from .local_calls import LocalStreamStreamCall, LocalStreamUnaryCall, LocalUnaryStreamCall, LocalUnaryUnaryCall
 from .local_context import CANCELLED_DETAILS, LocalRpc, LocalServicerContext, as_pairs
 
 log = logging.getLogger("aqueduct.core.transport")
@@ -117,16 +118,19 @@ class LocalChannel(grpc.aio.Channel):
     def _succeed(self, rpc: LocalRpc) -> None:
         rpc.finish(rpc.code or grpc.StatusCode.OK, rpc.details)
 
-    async def _serve_unary(self, rpc: LocalRpc, request: Any, codec: tuple[Serializer, Deserializer]) -> Any:
+    async def _serve_unary(
+        self, rpc: LocalRpc, request: Any, codec: tuple[Serializer, Deserializer], client_stream: bool = False
+    ) -> Any:
         response = None
         try:
             handler = await self._handler(rpc)
-            if handler is None or handler.unary_unary is None:
+            behavior = None if handler is None else handler.stream_unary if client_stream else handler.unary_unary
+            if handler is None or behavior is None:
                 rpc.finish(grpc.StatusCode.UNIMPLEMENTED, METHOD_NOT_FOUND)
                 return None
             if self._settings.copy_messages:
-                request = _copy(request, codec[0], handler.request_deserializer)
-            result = handler.unary_unary(request, cast(Any, LocalServicerContext(rpc)))
+                request = _copy_in(request, codec[0], handler.request_deserializer, client_stream)
+            result = behavior(request, cast(Any, LocalServicerContext(rpc)))
             response = await result if inspect.isawaitable(result) else result
             if self._settings.copy_messages:
                 response = _copy(response, handler.response_serializer, codec[1])
@@ -139,18 +143,21 @@ class LocalChannel(grpc.aio.Channel):
         self._succeed(rpc)
         return response
 
-    async def _serve_stream(self, rpc: LocalRpc, request: Any, codec: tuple[Serializer, Deserializer]) -> None:
+    async def _serve_stream(
+        self, rpc: LocalRpc, request: Any, codec: tuple[Serializer, Deserializer], client_stream: bool = False
+    ) -> None:
         try:
             handler = await self._handler(rpc)
-            if handler is None or handler.unary_stream is None:
+            behavior = None if handler is None else handler.stream_stream if client_stream else handler.unary_stream
+            if handler is None or behavior is None:
                 rpc.finish(grpc.StatusCode.UNIMPLEMENTED, METHOD_NOT_FOUND)
                 return
             copy_out = None
             if self._settings.copy_messages:
-                request = _copy(request, codec[0], handler.request_deserializer)
+                request = _copy_in(request, codec[0], handler.request_deserializer, client_stream)
                 copy_out = functools.partial(_copy, serialize=handler.response_serializer, deserialize=codec[1])
             context = LocalServicerContext(rpc, copy_out)
-            result: Any = handler.unary_stream(request, cast(Any, context))
+            result: Any = behavior(request, cast(Any, context))
             if hasattr(result, "__aiter__"):
                 async for message in result:
                     await context.write(message)
@@ -183,11 +190,23 @@ class LocalChannel(grpc.aio.Channel):
     ) -> LocalUnaryStreamMultiCallable:
         return LocalUnaryStreamMultiCallable(self, method, (request_serializer, response_deserializer))
 
-    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("the in-process transport carries unary requests only")
+    def stream_unary(
+        self,
+        method: str,
+        request_serializer: Serializer = None,
+        response_deserializer: Deserializer = None,
+        _registered_method: bool | None = False,
+    ) -> LocalStreamUnaryMultiCallable:
+        return LocalStreamUnaryMultiCallable(self, method, (request_serializer, response_deserializer))
 
-    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("the in-process transport carries unary requests only")
+    def stream_stream(
+        self,
+        method: str,
+        request_serializer: Serializer = None,
+        response_deserializer: Deserializer = None,
+        _registered_method: bool | None = False,
+    ) -> LocalStreamStreamMultiCallable:
+        return LocalStreamStreamMultiCallable(self, method, (request_serializer, response_deserializer))
 
     async def close(self, grace: float | None = None) -> None:
         """Cancels RPCs still running (after `grace` seconds, if given) and refuses new ones."""
@@ -220,6 +239,28 @@ def _copy(message: Any, serialize: Serializer, deserialize: Deserializer) -> Any
     if serialize is None or deserialize is None:
         return message
     return deserialize(serialize(message))
+
+
+def _copy_in(request: Any, serialize: Serializer, deserialize: Deserializer, client_stream: bool) -> Any:
+    """The request (or, for a client stream, each message of its iterator) as the network would deliver it."""
+    if not client_stream:
+        return _copy(request, serialize, deserialize)
+
+    async def copied() -> AsyncIterator[Any]:
+        async for message in _aiter(request):
+            yield _copy(message, serialize, deserialize)
+
+    return copied()
+
+
+async def _aiter(requests: Any) -> AsyncIterator[Any]:
+    """A request iterator as grpc.aio accepts it: an async iterable or a plain one."""
+    if hasattr(requests, "__aiter__"):
+        async for message in requests:
+            yield message
+    else:
+        for message in requests:
+            yield message
 
 
 class LocalUnaryUnaryMultiCallable(grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
@@ -266,3 +307,64 @@ class LocalUnaryStreamMultiCallable(grpc.aio.UnaryStreamMultiCallable[Any, Any])
             self._method, request, timeout, metadata, lambda r, q: channel._serve_stream(r, q, codec)
         )
         return LocalUnaryStreamCall(rpc, task)
+
+
+class LocalStreamUnaryMultiCallable(grpc.aio.StreamUnaryMultiCallable[Any, Any]):
+    """Client streaming with a request iterator, which the handler consumes in its own task (as grpc.aio's
+    sending task does); the write()/done_writing() style without an iterator is not offered."""
+
+    def __init__(self, channel: LocalChannel, method: str, codec: tuple[Serializer, Deserializer]) -> None:
+        self._channel = channel
+        self._method = method
+        self._codec = codec
+
+    def __call__(
+        self,
+        request_iterator: Any = None,
+        timeout: float | None = None,
+        metadata: grpc.aio.Metadata | Sequence[tuple[str, str | bytes]] | None = None,
+        credentials: grpc.CallCredentials | None = None,
+        wait_for_ready: bool | None = None,
+        compression: grpc.Compression | None = None,
+    ) -> LocalStreamUnaryCall:
+        if request_iterator is None:
+            raise grpc.aio.UsageError("the in-process transport needs a request iterator")
+        channel, codec = self._channel, self._codec
+        rpc, task = channel._start(
+            self._method,
+            _aiter(request_iterator),
+            timeout,
+            metadata,
+            lambda r, q: channel._serve_unary(r, q, codec, client_stream=True),
+        )
+        return LocalStreamUnaryCall(rpc, task)
+
+
+class LocalStreamStreamMultiCallable(grpc.aio.StreamStreamMultiCallable[Any, Any]):
+    """Bidirectional streaming with a request iterator (see LocalStreamUnaryMultiCallable)."""
+
+    def __init__(self, channel: LocalChannel, method: str, codec: tuple[Serializer, Deserializer]) -> None:
+        self._channel = channel
+        self._method = method
+        self._codec = codec
+
+    def __call__(
+        self,
+        request_iterator: Any = None,
+        timeout: float | None = None,
+        metadata: grpc.aio.Metadata | Sequence[tuple[str, str | bytes]] | None = None,
+        credentials: grpc.CallCredentials | None = None,
+        wait_for_ready: bool | None = None,
+        compression: grpc.Compression | None = None,
+    ) -> LocalStreamStreamCall:
+        if request_iterator is None:
+            raise grpc.aio.UsageError("the in-process transport needs a request iterator")
+        channel, codec = self._channel, self._codec
+        rpc, task = channel._start(
+            self._method,
+            _aiter(request_iterator),
+            timeout,
+            metadata,
+            lambda r, q: channel._serve_stream(r, q, codec, client_stream=True),
+        )
+        return LocalStreamStreamCall(rpc, task)

@@ -38,6 +38,11 @@ class UsageEvent:
     rpc_error_code: int | None = None
     bytes_in: int | None = None
     bytes_out: int | None = None
+    # Media requests only (None elsewhere): characters of a speech input, images generated, seconds of audio
+    # transcribed as the upstream reported them.
+    characters: int | None = None
+    images: int | None = None
+    audio_seconds: float | None = None
 
 
 class UsageSink(Protocol):

@@ -85,6 +85,9 @@ class UsageStats:
     output_tokens: int = 0
     avg_latency_ms: float | None = None
     p95_latency_ms: float | None = None
+    characters: int = 0
+    images: int = 0
+    audio_seconds: float = 0.0
 
     @property
     def total_tokens(self) -> int:
@@ -92,11 +95,11 @@ class UsageStats:
 
 
 class _Acc:
-    __slots__ = ("failed", "hist", "input", "latency", "output", "requests")
+    __slots__ = ("audio_seconds", "characters", "failed", "hist", "images", "input", "latency", "output", "requests")
 
     def __init__(self) -> None:
-        self.requests = self.failed = self.input = self.output = 0
-        self.latency = 0.0
+        self.requests = self.failed = self.input = self.output = self.characters = self.images = 0
+        self.latency = self.audio_seconds = 0.0
         self.hist = [0] * BUCKET_COUNT
 
     def add(self, row: Any) -> None:
@@ -105,12 +108,25 @@ class _Acc:
         self.input += int(row.input_tokens or 0)
         self.output += int(row.output_tokens or 0)
         self.latency += float(row.latency_ms_sum or 0.0)
+        self.characters += int(row.characters or 0)
+        self.images += int(row.images or 0)
+        self.audio_seconds += float(row.audio_seconds or 0.0)
         for i, name in enumerate(LATENCY_COLUMNS):
             self.hist[i] += int(getattr(row, name) or 0)
 
     def stats(self) -> UsageStats:
         avg = self.latency / self.requests if self.requests else None
-        return UsageStats(self.requests, self.failed, self.input, self.output, avg, percentile(self.hist, P95))
+        return UsageStats(
+            self.requests,
+            self.failed,
+            self.input,
+            self.output,
+            avg,
+            percentile(self.hist, P95),
+            self.characters,
+            self.images,
+            self.audio_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +207,8 @@ async def _rows(conn: AsyncConnection, segment: Segment, query: UsageQuery, f: U
     keys = [table.c[name] for name in GROUP_COLUMNS[query.group_by]] if query.group_by else []
     if query.bucket is not None:
         keys.insert(0, table.c.bucket_start)
-    sums = [func.sum(table.c[name]).label(name) for name in ("requests", "failed", "input_tokens", "output_tokens")]
+    summed = ("requests", "failed", "input_tokens", "output_tokens", "characters", "images", "audio_seconds")
+    sums = [func.sum(table.c[name]).label(name) for name in summed]
     sums.append(func.sum(table.c.latency_ms_sum).label("latency_ms_sum"))
     sums.extend(func.sum(table.c[name]).label(name) for name in LATENCY_COLUMNS)
     stmt = (

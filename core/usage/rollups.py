@@ -39,7 +39,17 @@ STRING_DIMENSIONS = (
 )
 # MCP dimensions: hashed only when one is set, so the digests of every other row stay what they were.
 MCP_DIMENSIONS = ("mcp_server", "mcp_method", "mcp_name")
-SUM_COLUMNS = ("requests", "failed", "input_tokens", "output_tokens", "latency_ms_sum", *LATENCY_COLUMNS)
+SUM_COLUMNS = (
+    "requests",
+    "failed",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms_sum",
+    "characters",
+    "images",
+    "audio_seconds",
+    *LATENCY_COLUMNS,
+)
 FAILED_FROM_STATUS = 400
 
 
@@ -80,13 +90,16 @@ def aggregate(rows: Iterable[Mapping[str, Any]], buckets: Sequence[Any]) -> list
                 target.update(zip(STRING_DIMENSIONS, key, strict=False))
                 target.update(zip(MCP_DIMENSIONS, mcp, strict=True))
                 target.update(dict.fromkeys(SUM_COLUMNS, 0))
-                target["latency_ms_sum"] = 0.0
+                target["latency_ms_sum"] = target["audio_seconds"] = 0.0
                 acc[(start, digest)] = target
             target["requests"] += 1
             target["failed"] += 1 if status >= FAILED_FROM_STATUS else 0
             target["input_tokens"] += int(row["input_tokens"])
             target["output_tokens"] += int(row["output_tokens"])
             target["latency_ms_sum"] += latency
+            target["characters"] += row.get("characters") or 0
+            target["images"] += row.get("images") or 0
+            target["audio_seconds"] += row.get("audio_seconds") or 0.0
             target[latency_column] += 1
     return [[acc[k] for k in sorted(acc)] for acc in accs]
 

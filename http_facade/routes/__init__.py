@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from . import chat, completions, embeddings, health, mcp, models
+from . import chat, completions, embeddings, health, images, mcp, models, speech, transcriptions
 from ._common import RouteDeps
 
 
@@ -15,6 +15,9 @@ def all_routes(deps: RouteDeps) -> list[BaseRoute]:
         *chat.routes(deps),
         *completions.routes(deps),
         *embeddings.routes(deps),
+        *speech.routes(deps),
+        *images.routes(deps),
+        *transcriptions.routes(deps),
         *models.routes(deps),
         *health.routes(deps),
         *mcp.routes(deps),

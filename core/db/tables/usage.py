@@ -66,6 +66,10 @@ class UsageRecordRow(SQLModel, table=True):
     rpc_error_code: int | None = None
     bytes_in: int | None = Field(default=None, sa_type=BigInteger)
     bytes_out: int | None = Field(default=None, sa_type=BigInteger)
+    # Media requests only: speech input characters, images generated, audio seconds transcribed.
+    characters: int | None = Field(default=None, sa_type=BigInteger)
+    images: int | None = Field(default=None, sa_type=BigInteger)
+    audio_seconds: float | None = None
 
 
 class UsageSpoolCheckpointRow(SQLModel, table=True):

@@ -67,6 +67,9 @@ class _RollupColumns(SQLModel):
     input_tokens: int = Field(default=0, sa_type=BigInteger)
     output_tokens: int = Field(default=0, sa_type=BigInteger)
     latency_ms_sum: float = Field(default=0.0, sa_type=Float)
+    characters: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+    images: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+    audio_seconds: float = Field(default=0.0, sa_type=Float, sa_column_kwargs={"server_default": "0"})
 
 
 class UsageRollupMinuteRow(_RollupColumns, table=True):

@@ -18,6 +18,8 @@ from http_facade.app import create_app
 
 # A body every inference route's codec accepts (the keys one endpoint does not know pass through as extras).
 BODY = {"model": "m", "messages": [{"role": "user", "content": "x"}], "prompt": "x", "input": "x"}
+# Routes that take a multipart upload instead of JSON.
+UPLOAD_PATHS = ("/audio/transcriptions", "/audio/translations")
 SERVER_ERROR = {
     "error": {
         "message": "The server had an error while processing your request.",
@@ -50,6 +52,12 @@ class BrokenChannel:
     def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
         return self._fail
 
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fail
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fail
+
     def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("core exploded")
 
@@ -80,8 +88,11 @@ async def call(app: FastAPI, method: str, path: str) -> httpx2.Response:
     # Starlette re-raises an unexpected exception to the server after answering (for its log): the answer counts.
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://facade") as client:
-        body = BODY if method == "POST" else None
         headers = {"x-request-id": f"rid-{method}{path}", "authorization": "Bearer sk-test"}
+        if method == "POST" and path.endswith(UPLOAD_PATHS):
+            files = {"model": (None, "m"), "file": ("a.mp3", b"audio")}
+            return await client.request(method, path, files=files, headers=headers)
+        body = BODY if method == "POST" else None
         return await client.request(method, path, json=body, headers=headers)
 
 

@@ -117,6 +117,9 @@ class UsageStats(_message.Message):
     TOTAL_TOKENS_FIELD_NUMBER: _builtins.int
     AVG_LATENCY_MS_FIELD_NUMBER: _builtins.int
     P95_LATENCY_MS_FIELD_NUMBER: _builtins.int
+    CHARACTERS_FIELD_NUMBER: _builtins.int
+    IMAGES_FIELD_NUMBER: _builtins.int
+    AUDIO_SECONDS_FIELD_NUMBER: _builtins.int
     requests: _builtins.int
     """Requests answered (any status)."""
     failed_requests: _builtins.int
@@ -133,6 +136,12 @@ class UsageStats(_message.Message):
     """95th percentile latency in milliseconds, from a log-scale histogram (within about 20%); unset without
     requests.
     """
+    characters: _builtins.int
+    """Characters of text read aloud (POST /v1/audio/speech)."""
+    images: _builtins.int
+    """Images generated (POST /v1/images/generations)."""
+    audio_seconds: _builtins.float
+    """Seconds of audio transcribed or translated, as the upstreams reported them."""
     def __init__(
         self,
         *,
@@ -143,10 +152,13 @@ class UsageStats(_message.Message):
         total_tokens: _builtins.int = ...,
         avg_latency_ms: _builtins.float | None = ...,
         p95_latency_ms: _builtins.float | None = ...,
+        characters: _builtins.int = ...,
+        images: _builtins.int = ...,
+        audio_seconds: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_avg_latency_ms", b"_avg_latency_ms", "_p95_latency_ms", b"_p95_latency_ms", "avg_latency_ms", b"avg_latency_ms", "p95_latency_ms", b"p95_latency_ms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_avg_latency_ms", b"_avg_latency_ms", "_p95_latency_ms", b"_p95_latency_ms", "avg_latency_ms", b"avg_latency_ms", "failed_requests", b"failed_requests", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "p95_latency_ms", b"p95_latency_ms", "requests", b"requests", "total_tokens", b"total_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_avg_latency_ms", b"_avg_latency_ms", "_p95_latency_ms", b"_p95_latency_ms", "audio_seconds", b"audio_seconds", "avg_latency_ms", b"avg_latency_ms", "characters", b"characters", "failed_requests", b"failed_requests", "images", b"images", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "p95_latency_ms", b"p95_latency_ms", "requests", b"requests", "total_tokens", b"total_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__avg_latency_ms: _TypeAlias = _typing.Literal["avg_latency_ms"]  # noqa: Y015
     _WhichOneofArgType__avg_latency_ms: _TypeAlias = _typing.Literal["_avg_latency_ms", b"_avg_latency_ms"]  # noqa: Y015
@@ -255,6 +267,9 @@ class UsageRecord(_message.Message):
     USER_AGENT_FIELD_NUMBER: _builtins.int
     CLIENT_ADDR_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    CHARACTERS_FIELD_NUMBER: _builtins.int
+    IMAGES_FIELD_NUMBER: _builtins.int
+    AUDIO_SECONDS_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """Row id, increasing."""
     request_id: _builtins.str
@@ -297,6 +312,12 @@ class UsageRecord(_message.Message):
     """The client's address."""
     error_message: _builtins.str
     """The error message answered, if any."""
+    characters: _builtins.int
+    """Characters of text read aloud (speech requests only)."""
+    images: _builtins.int
+    """Images generated (image requests only)."""
+    audio_seconds: _builtins.float
+    """Seconds of audio transcribed or translated, as the upstream reported them (transcription requests only)."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the request arrived."""
@@ -326,13 +347,29 @@ class UsageRecord(_message.Message):
         user_agent: _builtins.str = ...,
         client_addr: _builtins.str = ...,
         error_message: _builtins.str = ...,
+        characters: _builtins.int | None = ...,
+        images: _builtins.int | None = ...,
+        audio_seconds: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_ttft_ms", b"_ttft_ms", "create_time", b"create_time", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_audio_seconds", b"_audio_seconds", "_characters", b"_characters", "_images", b"_images", "_ttft_ms", b"_ttft_ms", "audio_seconds", b"audio_seconds", "characters", b"characters", "create_time", b"create_time", "images", b"images", "ttft_ms", b"ttft_ms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ttft_ms", b"_ttft_ms", "client_addr", b"client_addr", "create_time", b"create_time", "deployment", b"deployment", "end_user_id", b"end_user_id", "endpoint_method", b"endpoint_method", "endpoint_path", b"endpoint_path", "error_message", b"error_message", "id", b"id", "input_tokens", b"input_tokens", "latency_ms", b"latency_ms", "model", b"model", "org_id", b"org_id", "output_tokens", b"output_tokens", "request_id", b"request_id", "service_account_id", b"service_account_id", "status", b"status", "team_id", b"team_id", "token_id", b"token_id", "tokens_estimated", b"tokens_estimated", "ttft_ms", b"ttft_ms", "user_agent", b"user_agent", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_audio_seconds", b"_audio_seconds", "_characters", b"_characters", "_images", b"_images", "_ttft_ms", b"_ttft_ms", "audio_seconds", b"audio_seconds", "characters", b"characters", "client_addr", b"client_addr", "create_time", b"create_time", "deployment", b"deployment", "end_user_id", b"end_user_id", "endpoint_method", b"endpoint_method", "endpoint_path", b"endpoint_path", "error_message", b"error_message", "id", b"id", "images", b"images", "input_tokens", b"input_tokens", "latency_ms", b"latency_ms", "model", b"model", "org_id", b"org_id", "output_tokens", b"output_tokens", "request_id", b"request_id", "service_account_id", b"service_account_id", "status", b"status", "team_id", b"team_id", "token_id", b"token_id", "tokens_estimated", b"tokens_estimated", "ttft_ms", b"ttft_ms", "user_agent", b"user_agent", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__audio_seconds: _TypeAlias = _typing.Literal["audio_seconds"]  # noqa: Y015
+    _WhichOneofArgType__audio_seconds: _TypeAlias = _typing.Literal["_audio_seconds", b"_audio_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__characters: _TypeAlias = _typing.Literal["characters"]  # noqa: Y015
+    _WhichOneofArgType__characters: _TypeAlias = _typing.Literal["_characters", b"_characters"]  # noqa: Y015
+    _WhichOneofReturnType__images: _TypeAlias = _typing.Literal["images"]  # noqa: Y015
+    _WhichOneofArgType__images: _TypeAlias = _typing.Literal["_images", b"_images"]  # noqa: Y015
     _WhichOneofReturnType__ttft_ms: _TypeAlias = _typing.Literal["ttft_ms"]  # noqa: Y015
     _WhichOneofArgType__ttft_ms: _TypeAlias = _typing.Literal["_ttft_ms", b"_ttft_ms"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__audio_seconds) -> _WhichOneofReturnType__audio_seconds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__characters) -> _WhichOneofReturnType__characters | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__images) -> _WhichOneofReturnType__images | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__ttft_ms) -> _WhichOneofReturnType__ttft_ms | None: ...
 
 Global___UsageRecord: _TypeAlias = UsageRecord  # noqa: Y015

@@ -28,6 +28,9 @@ STATS_COLUMNS = (
     "total_tokens",
     "avg_latency_ms",
     "p95_latency_ms",
+    "characters",
+    "images",
+    "audio_seconds",
 )
 GROUP_BY = {
     "token": usage_pb2.USAGE_GROUP_BY_TOKEN,
@@ -47,6 +50,8 @@ BUCKETS = {
     "day": usage_pb2.USAGE_BUCKET_DAY,
 }
 RECORD_COLUMNS = tuple(field.name for field in usage_pb2.UsageRecord.DESCRIPTOR.fields)
+# Record fields that may be unset (None in the output rather than 0).
+_OPTIONAL_RECORD_FIELDS = frozenset({"ttft_ms", "characters", "images", "audio_seconds"})
 # An export streams until done; it may take far longer than one admin call (override with --timeout).
 EXPORT_TIMEOUT_SECONDS = 3600.0
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -125,6 +130,9 @@ def stats_row(stats: usage_pb2.UsageStats) -> Row:
         "total_tokens": stats.total_tokens,
         "avg_latency_ms": round(stats.avg_latency_ms, 1) if stats.HasField("avg_latency_ms") else None,
         "p95_latency_ms": round(stats.p95_latency_ms, 1) if stats.HasField("p95_latency_ms") else None,
+        "characters": stats.characters,
+        "images": stats.images,
+        "audio_seconds": round(stats.audio_seconds, 3),
     }
 
 
@@ -197,8 +205,8 @@ def record_row(record: usage_pb2.UsageRecord) -> dict[str, Any]:
     for name in RECORD_COLUMNS:
         if name == "create_time":
             row[name] = timestamp_to_iso(record.create_time)
-        elif name == "ttft_ms":
-            row[name] = record.ttft_ms if record.HasField("ttft_ms") else None
+        elif name in _OPTIONAL_RECORD_FIELDS:
+            row[name] = getattr(record, name) if record.HasField(name) else None  # type: ignore[arg-type]
         else:
             row[name] = getattr(record, name)
     return row
