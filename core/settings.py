@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from aqueduct_contract import DEFAULT_MAX_REQUEST_BODY_BYTES
+from core.provider_presets import HOSTED_APIS, PRESET_API_BASES, TRANSLATING_PRESETS
 from core.redis_connection import parse_redis_url
 
 log = logging.getLogger("aqueduct.core.settings")
@@ -22,9 +23,9 @@ log = logging.getLogger("aqueduct.core.settings")
 ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_generation"]
 
 # Provider prefixes of litellm_params.model that speak the OpenAI HTTP API; `mock` is the built-in demo.
-OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"})
-KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock"}
-DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1"}
+OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"}) | HOSTED_APIS
+KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock", *TRANSLATING_PRESETS}  # azure/, anthropic/: own adapters
+DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1", **PRESET_API_BASES}
 
 # Top-level sections of a LiteLLM proxy config.yaml that Aqueduct accepts so the file loads unchanged, and
 # ignores (each named once in the log at startup). Any other unknown top-level key is an error.
@@ -66,6 +67,12 @@ class LiteLLMParams(BaseModel):
     tpm: int | None = None
     weight: float | None = None
     max_parallel_requests: int | None = None
+    # Provider-specific (core.providers): Azure OpenAI's api-version and Entra ID token (else AZURE_API_VERSION,
+    # AZURE_AD_TOKEN); request parameters the provider cannot take are dropped instead of refused (else the
+    # global drop_params).
+    api_version: str | None = None
+    azure_ad_token: str | None = None
+    drop_params: bool | None = None
 
     @property
     def provider(self) -> str:
@@ -204,6 +211,10 @@ class Settings(BaseModel):
 
     log_level: str = "info"
     log_json: bool = False
+
+    # Request parameters an upstream provider does not support are dropped instead of refused (LiteLLM's
+    # drop_params; also litellm_settings.drop_params and per deployment litellm_params.drop_params).
+    drop_params: bool = False
 
     # The LiteLLM sections found in the file (and ignored); set by load_settings.
     _ignored: tuple[str, ...] = PrivateAttr(default=())
