@@ -138,7 +138,8 @@ class FakeAzureOpenAI(_Front):
 
 
 class FakeHostedOpenAI(_Front):
-    def __init__(self, prefix: str, api_key: str, *, google_errors: bool = False) -> None:
+    def __init__(self, prefix: str, api_key: str | None, *, google_errors: bool = False) -> None:
+        """`api_key` None: no authentication (Ollama)."""
         super().__init__()
         self.prefix = prefix.rstrip("/")
         self.api_key = api_key
@@ -162,7 +163,7 @@ class FakeHostedOpenAI(_Front):
         if not path.startswith(self.prefix + "/") or operation not in ("chat/completions", "embeddings", "models"):
             await respond(send, 404, orjson.dumps(self._error(404, f"no route {path}")), {})
             return
-        if self.seen[-1].headers.get("authorization") != f"Bearer {self.api_key}":
+        if self.api_key is not None and self.seen[-1].headers.get("authorization") != f"Bearer {self.api_key}":
             await respond(
                 send, 401, orjson.dumps(self._error(401, "API key not valid. Please pass a valid API key.")), {}
             )

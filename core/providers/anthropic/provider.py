@@ -1,10 +1,12 @@
 """Anthropic's Messages API (`anthropic/<model>`): `POST {api_base}/v1/messages` with `x-api-key` and
-`anthropic-version` headers. The transport (pooled aiohttp session, timeouts, proxies, TLS, scrubbing) is the
+`anthropic-version` headers (api_base: config, else ANTHROPIC_API_BASE, else Anthropic's; the key: config, else
+ANTHROPIC_API_KEY). The transport (pooled aiohttp session, timeouts, proxies, TLS, scrubbing) is the
 OpenAI-compatible adapter's; the bodies, the stream events and the errors are translated (this package)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Final
 
 import aiohttp
@@ -41,7 +43,8 @@ class AnthropicProvider(OpenAICompatibleProvider):
             raise ConfigError(
                 f"model {deployment.model_name!r}: anthropic/ needs litellm_params.api_key or ANTHROPIC_API_KEY"
             )
-        super().__init__(dataclasses.replace(deployment, api_key=key), session)
+        api_base = deployment.api_base or os.environ.get("ANTHROPIC_API_BASE") or PRESETS["anthropic"].api_base
+        super().__init__(dataclasses.replace(deployment, api_key=key, api_base=api_base), session)
         self._max_tokens = default_max_tokens(deployment)
         self._drop_params = deployment.drop_params
 
