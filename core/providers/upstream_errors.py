@@ -127,12 +127,12 @@ def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
 
 
-def truncated_stream(model: str, deployment: str, origin: str) -> UpstreamError:
-    """The body ended cleanly but without `[DONE]`: the answer may be cut short, so it is not presented as
-    complete."""
-    log.warning("upstream stream of deployment %s (%s) ended without [DONE]", deployment, origin)
+def truncated_stream(model: str, deployment: str, origin: str, end: str = "[DONE]") -> UpstreamError:
+    """The body ended cleanly but without its end marker (`[DONE]`, Anthropic's message_stop): the answer may
+    be cut short, so it is not presented as complete."""
+    log.warning("upstream stream of deployment %s (%s) ended without %s", deployment, origin, end)
     return UpstreamError(
-        f"The upstream for model `{model}` ended the stream before it was complete (no [DONE]).",
+        f"The upstream for model `{model}` ended the stream before it was complete (no {end}).",
         upstream_status=BAD_GATEWAY,
     )
 

@@ -63,6 +63,7 @@ class Scripted:
     message: str
     headers: dict[str, str] = field(default_factory=dict)
     mid_stream: bool = False  # streams: the error comes as an `event: error` after the first text delta
+    cut: bool = False  # streams: the body ends after the first text delta, without message_stop
 
 
 @dataclass
@@ -83,6 +84,9 @@ class FakeAnthropic:
         self._script.append(
             Scripted(error_type, message, {k.replace("_", "-"): v for k, v in headers.items()}, mid_stream)
         )
+
+    def cut_next_stream(self) -> None:
+        self._script.append(Scripted("api_error", "", mid_stream=True, cut=True))
 
     async def _handle(self, request: Request) -> Response:
         raw = await request.body()
@@ -279,6 +283,8 @@ async def events(message: dict[str, Any], scripted: Scripted | None) -> AsyncIte
             for k, word in enumerate(block["text"].split(" ")):
                 delta = {"type": "text_delta", "text": word if k == 0 else " " + word}
                 yield sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                if scripted is not None and scripted.cut:
+                    return
                 if scripted is not None:
                     error = {"type": "error", "error": {"type": scripted.error_type, "message": scripted.message}}
                     yield sse("error", error)

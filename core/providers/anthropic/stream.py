@@ -83,6 +83,8 @@ class ChunkTranslator:
 class AnthropicEventStream(HTTPEventStream):
     """HTTPEventStream's reading, pooling and error handling, with Anthropic's events translated."""
 
+    END_MARKER = "message_stop"
+
     def __init__(self, response: aiohttp.ClientResponse, model: str, where: tuple[str, str], scrub: Scrubber) -> None:
         super().__init__(response, model, where, scrub)
         self._translator = ChunkTranslator()

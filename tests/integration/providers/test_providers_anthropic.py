@@ -296,6 +296,33 @@ async def test_an_error_event_mid_stream_reaches_the_sdk(fake: tuple[FakeAnthrop
     assert "Overloaded" in str(info.value)
 
 
+async def test_a_stream_cut_before_message_stop_is_an_error_not_a_complete_answer(
+    fake: tuple[FakeAnthropic, str], setup: Setup
+) -> None:
+    upstream, _ = fake
+    upstream.cut_next_stream()
+    stream = await setup.client.chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "one two"}], stream=True
+    )
+    with pytest.raises(openai.APIError) as info:
+        async for _ in stream:
+            pass
+    assert "no message_stop" in str(info.value)
+
+
+async def test_usage_is_recorded_from_anthropics_counts(setup: Setup) -> None:
+    stream = await setup.client.chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "count these words"}], stream=True
+    )
+    [chunk async for chunk in stream]
+    await setup.client.chat.completions.create(model="claude", messages=[{"role": "user", "content": "and these"}])
+    streamed, unary = await setup.gateway.sink.wait_for(2)
+    assert (streamed.status, streamed.output_tokens, streamed.tokens_estimated) == (200, 4, False)
+    assert (unary.status, unary.output_tokens, unary.tokens_estimated) == (200, 3, False)
+    assert streamed.input_tokens > 0 and unary.input_tokens > 0
+    assert streamed.deployment == "claude-sonnet-4-5"
+
+
 async def test_n_above_one_is_a_clear_400_naming_the_parameter(fake: tuple[FakeAnthropic, str], setup: Setup) -> None:
     upstream, _ = fake
     before = len(upstream.received)
