@@ -36,6 +36,15 @@ def build_provider(deployment: Deployment, session: UpstreamSession) -> Provider
     raise ValueError(f"no adapter for provider {deployment.provider!r}")
 
 
+def check_providers(deployments: Iterable[Deployment]) -> None:
+    """Builds each deployment's adapter once, without connecting anywhere, so that a provider's configuration
+    error (a missing Azure endpoint or key, an unusable api_base or TLS file) stops startup as a ConfigError
+    naming the model, before any server starts."""
+    session = UpstreamSession()
+    for deployment in deployments:
+        build_provider(deployment, session)
+
+
 def pool_settings(settings: Settings) -> HTTPPoolSettings:
     """The upstream_* settings; each deployment's timeouts are its own (OpenAICompatibleProvider sets them)."""
     return HTTPPoolSettings(
