@@ -15,6 +15,10 @@ class ProviderPreset:
     api_base: str | None  # None: the config must give one
     key_env: tuple[str, ...] = ()  # tried in order when litellm_params.api_key is not set
     embeddings: bool = True  # False: /v1/embeddings on this provider is a clear 400, not an upstream 404
+    # Request keys the API refuses although OpenAI has them, left out (e.g. Mistral's 422 on stream_options; it
+    # sends usage in its last chunk unasked), and keys it knows under another name.
+    omit: tuple[str, ...] = ()
+    rename: tuple[tuple[str, str], ...] = ()
 
 
 # Upstreams that speak OpenAI's HTTP API at a known base URL (plain `openai/` and the self-hosted prefixes are
@@ -27,7 +31,12 @@ OPENAI_COMPATIBLE_PRESETS: Final[dict[str, ProviderPreset]] = {
     "ollama": ProviderPreset("http://localhost:11434/v1", ("OLLAMA_API_KEY",)),
     "ollama_chat": ProviderPreset("http://localhost:11434/v1", ("OLLAMA_API_KEY",)),
     "groq": ProviderPreset("https://api.groq.com/openai/v1", ("GROQ_API_KEY",), embeddings=False),
-    "mistral": ProviderPreset("https://api.mistral.ai/v1", ("MISTRAL_API_KEY",)),
+    "mistral": ProviderPreset(
+        "https://api.mistral.ai/v1",
+        ("MISTRAL_API_KEY",),
+        omit=("stream_options",),
+        rename=(("max_completion_tokens", "max_tokens"),),
+    ),
     "deepseek": ProviderPreset("https://api.deepseek.com", ("DEEPSEEK_API_KEY",), embeddings=False),
     "together_ai": ProviderPreset(
         "https://api.together.xyz/v1", ("TOGETHERAI_API_KEY", "TOGETHER_AI_API_KEY", "TOGETHER_API_KEY")

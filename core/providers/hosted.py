@@ -36,6 +36,17 @@ class HostedOpenAIProvider(OpenAICompatibleProvider):
         super().__init__(deployment, session)
         self._upstream_model = _upstream_model(deployment)
 
+    def _payload(self, body: JSONObject) -> bytes:
+        preset = self._preset
+        if not (preset.omit or preset.rename):
+            return super()._payload(body)
+        body = {k: v for k, v in body.items() if k not in preset.omit}
+        for old, new in preset.rename:
+            if old in body:
+                value = body.pop(old)
+                body.setdefault(new, value)
+        return super()._payload(body)
+
     def _endpoint_of(self, deployment: Deployment) -> Endpoint:
         endpoint = endpoint_of(deployment)
         if deployment.provider in ("ollama", "ollama_chat") and not endpoint.base_url.path.rstrip("/").endswith("/v1"):

@@ -138,9 +138,13 @@ class FakeAzureOpenAI(_Front):
 
 
 class FakeHostedOpenAI(_Front):
-    def __init__(self, prefix: str, api_key: str | None, *, google_errors: bool = False) -> None:
-        """`api_key` None: no authentication (Ollama)."""
+    def __init__(
+        self, prefix: str, api_key: str | None, *, google_errors: bool = False, forbidden: tuple[str, ...] = ()
+    ) -> None:
+        """`api_key` None: no authentication (Ollama). `forbidden`: body keys refused with Mistral's 422
+        (`extra_forbidden`), as an API that validates strictly does."""
         super().__init__()
+        self.forbidden = forbidden
         self.prefix = prefix.rstrip("/")
         self.api_key = api_key
         self.google_errors = google_errors
@@ -167,6 +171,12 @@ class FakeHostedOpenAI(_Front):
             await respond(
                 send, 401, orjson.dumps(self._error(401, "API key not valid. Please pass a valid API key.")), {}
             )
+            return
+        extra = [key for key in self.forbidden if key in (self.seen[-1].body or {})]
+        if extra:
+            detail = [{"type": "extra_forbidden", "loc": ["body", extra[0]], "msg": "Extra inputs are not permitted"}]
+            error = {"object": "error", "message": {"detail": detail}, "type": "invalid_request_error", "code": None}
+            await respond(send, 422, orjson.dumps(error), {})
             return
         if await self._scripted(send):
             return

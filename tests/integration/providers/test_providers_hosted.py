@@ -28,13 +28,20 @@ class Case:
     upstream_model: str | None = None  # what the upstream must receive, when not `model`
     api_base_path: str | None = None  # api_base's path when it differs from `prefix` (Ollama's root)
     google_errors: bool = False
+    forbidden: tuple[str, ...] = ()  # OpenAI keys the provider refuses (422)
 
 
 CASES = [
     Case("gemini", "/v1beta/openai", "GEMINI_API_KEY", "gemini-2.0-flash", google_errors=True),
     Case("ollama", "/v1", None, "llama3.2", api_base_path=""),
     Case("groq", "/openai/v1", "GROQ_API_KEY", "llama-3.3-70b-versatile"),
-    Case("mistral", "/v1", "MISTRAL_API_KEY", "mistral-small-latest"),
+    Case(
+        "mistral",
+        "/v1",
+        "MISTRAL_API_KEY",
+        "mistral-small-latest",
+        forbidden=("stream_options", "max_completion_tokens"),
+    ),
     Case("deepseek", "", "DEEPSEEK_API_KEY", "deepseek-chat"),
     Case("together_ai", "/v1", "TOGETHERAI_API_KEY", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
     Case(
@@ -58,7 +65,7 @@ async def hosted(
     key = f"key-for-{case.provider}-0123456789" if case.key_env else None
     if case.key_env and key:
         monkeypatch.setenv(case.key_env, key)
-    fake = FakeHostedOpenAI(case.prefix, key, google_errors=case.google_errors)
+    fake = FakeHostedOpenAI(case.prefix, key, google_errors=case.google_errors, forbidden=case.forbidden)
     async with serving(fake) as url:
         path = case.prefix if case.api_base_path is None else case.api_base_path
         entry = {
@@ -73,13 +80,19 @@ async def test_chat_stream_and_a_rate_limit(hosted: tuple[Case, FakeHostedOpenAI
     case, fake, s = hosted
     result = await s.client.chat.completions.create(model="m", messages=MESSAGES)
     assert result.choices[0].message.content
-    stream = await s.client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    stream = await s.client.chat.completions.create(
+        model="m", messages=MESSAGES, stream=True, stream_options={"include_usage": True}, max_completion_tokens=50
+    )
     assert "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     for seen in fake.seen:
         assert seen.path == case.prefix + "/chat/completions"
         assert seen.body["model"] == (case.upstream_model or case.model)
+        if case.forbidden:
+            assert not set(case.forbidden) & set(seen.body)
         if case.key_env is None:
             assert "authorization" not in seen.headers
+    streamed = fake.seen[1].body
+    assert streamed.get("max_completion_tokens", streamed.get("max_tokens")) == 50
     fake.fail_next(429, "Resource has been exhausted (e.g. check quota).", retry_after="9")
     with pytest.raises(openai.RateLimitError) as info:
         await s.client.chat.completions.create(model="m", messages=MESSAGES)
