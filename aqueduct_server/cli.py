@@ -75,11 +75,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=os.environ.get("AQUEDUCT_CONFIG"), help="YAML config file")
 
 
-def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
+def _load(args: argparse.Namespace, *, with_core: bool = True, **overrides: Any) -> Settings:
+    """The settings, or exit status 2 with a one-line message. `with_core`: this process calls the upstreams, so
+    each provider's configuration is checked as well (a façade-only process may not have their keys)."""
     from aqueduct_server.logging_setup import configure_logging
     from core.bootstrap import embedded_default_models
     from core.config.loader import apply_environment
-    from core.routing import validate_router_settings
+    from core.providers import check_providers
+    from core.routing import ModelRegistry, validate_router_settings
     from core.settings import ConfigError, load_settings, log_ignored_settings
 
     try:
@@ -88,6 +91,8 @@ def _load(args: argparse.Namespace, **overrides: Any) -> Settings:
         if args.config is None and not settings.model_list:
             settings.model_list = embedded_default_models()
         validate_router_settings(settings)
+        if with_core:
+            check_providers(ModelRegistry.from_settings(settings).deployments)
     except ConfigError as exc:
         print(f"aqueduct: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
@@ -134,7 +139,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_facade(args: argparse.Namespace) -> int:
-    settings = _load(args, host=args.host, port=args.port)
+    settings = _load(args, with_core=False, host=args.host, port=args.port)
     target = getattr(args, "core", None) or os.environ.get("AQUEDUCT_CORE") or DEFAULT_CORE
     return _run(_serve(settings, with_core=False, core_target=target))
 

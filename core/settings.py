@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from aqueduct_contract import DEFAULT_MAX_REQUEST_BODY_BYTES
 from core.mcp.config import McpServerConfig
+from core.provider_presets import HOSTED_APIS, PRESET_API_BASES, TRANSLATING_PRESETS
 from core.redis_connection import parse_redis_url
 
 log = logging.getLogger("aqueduct.core.settings")
@@ -21,9 +22,9 @@ log = logging.getLogger("aqueduct.core.settings")
 ModelMode = Literal["chat", "completion", "embedding", "audio_speech", "image_generation", "audio_transcription"]
 
 # Provider prefixes of litellm_params.model that speak the OpenAI HTTP API; `mock` is the built-in demo.
-OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"})
-KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock"}
-DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1"}
+OPENAI_COMPATIBLE_PROVIDERS = frozenset({"openai", "hosted_vllm", "vllm", "openai_compatible"}) | HOSTED_APIS
+KNOWN_PROVIDERS = OPENAI_COMPATIBLE_PROVIDERS | {"mock", *TRANSLATING_PRESETS}  # azure/, anthropic/: own adapters
+DEFAULT_API_BASES = {"openai": "https://api.openai.com/v1", **PRESET_API_BASES}
 
 
 class ConfigError(Exception):
@@ -35,7 +36,8 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 class CostFields(BaseModel):
     """LiteLLM's price fields (USD), accepted in model_info and litellm_params and checked to be numbers
-    >= 0. Spend is computed from them by the usage path."""
+    >= 0, so a LiteLLM config loads unchanged. Nothing computes spend from them yet (issue 15's spend and
+    budgets part is still to be built)."""
 
     input_cost_per_token: NonNegative | None = None
     output_cost_per_token: NonNegative | None = None
@@ -74,6 +76,12 @@ class LiteLLMParams(CostFields):
     tpm: int | None = None
     weight: float | None = None
     max_parallel_requests: int | None = None
+    # Provider-specific (core.providers): Azure OpenAI's api-version and Entra ID token (else AZURE_API_VERSION,
+    # AZURE_AD_TOKEN); request parameters the provider cannot take are dropped instead of refused (else the
+    # global drop_params).
+    api_version: str | None = None
+    azure_ad_token: str | None = None
+    drop_params: bool | None = None
 
     @property
     def provider(self) -> str:

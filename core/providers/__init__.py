@@ -3,7 +3,7 @@
 from core.providers.base import JSONObject, Provider, ProviderLookup, UpstreamStream
 from core.providers.mock import MockProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
-from core.providers.pool import ProviderPool, build_provider
+from core.providers.pool import ProviderPool, build_provider, check_providers
 
 __all__ = [
     "JSONObject",
@@ -14,4 +14,5 @@ __all__ = [
     "ProviderPool",
     "UpstreamStream",
     "build_provider",
+    "check_providers",
 ]

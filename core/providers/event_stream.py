@@ -33,6 +33,9 @@ class HTTPEventStream(BatchedStream):
     cancelled client, aclose()) closes it, so a half-read connection is never reused. A body that ends without
     `[DONE]` is an error: the answer may have been cut short."""
 
+    # What the last event of a complete stream is, for the error when the body ends before it.
+    END_MARKER = "[DONE]"
+
     def __init__(self, response: aiohttp.ClientResponse, model: str, where: tuple[str, str], scrub: Scrubber) -> None:
         self._response = response
         self._model = model
@@ -65,7 +68,7 @@ class HTTPEventStream(BatchedStream):
             if failure is not None:
                 raise failure
             if not done:
-                raise truncated_stream(self._model, *self._where)
+                raise truncated_stream(self._model, *self._where, self.END_MARKER)
         except TRANSPORT_ERRORS as exc:
             raise error_from_transport(exc, self._model, *self._where) from exc
         except SSEError:

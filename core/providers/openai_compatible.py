@@ -7,6 +7,7 @@ from typing import Final
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from aqueduct_contract import REQUEST_ID
 from core.providers.base import JSONObject, UpstreamStream
@@ -50,20 +51,27 @@ class OpenAICompatibleProvider:
     the deployment's own credentials (and the operator's litellm_params.extra_headers): nothing from the
     caller's request headers is forwarded except x-request-id."""
 
+    # The paths under api_base this adapter posts to (an adapter for another wire format has its own).
+    PATHS: tuple[str, ...] = ("/chat/completions", "/completions", "/embeddings")
+
     def __init__(self, deployment: Deployment, session: UpstreamSession | None = None) -> None:
         """`session` is the pool's shared one; without it the provider has (and closes) its own."""
-        endpoint = endpoint_of(deployment)
+        endpoint = self._endpoint_of(deployment)
         self._endpoint = endpoint
-        self._urls = {path: endpoint.url(path) for path in ("/chat/completions", "/completions", "/embeddings")}
-        headers, self._proxy_headers = _static_headers(deployment, endpoint)
+        self._urls = {path: self._url_of(endpoint, path) for path in self.PATHS}
+        credentials = self._credentials(deployment, endpoint)
+        headers, self._proxy_headers = _static_headers(deployment, endpoint, credentials)
         self._json_headers = tuple(headers.items())
         self._stream_headers = tuple({**headers, "accept": _EVENT_STREAM}.items())
         self._deployment = deployment
+        self._upstream_model = deployment.upstream_model
         self._where = (deployment.id, endpoint.origin)
         self.secrets: tuple[str, ...] = tuple(
             s
             for s in (
                 deployment.api_key,
+                *credentials.values(),
+                *(v.removeprefix("Bearer ") for v in credentials.values()),
                 *endpoint.secrets,
                 *(v for k, v in deployment.extra_headers if _CREDENTIAL_HEADER.search(k)),
             )
@@ -80,6 +88,22 @@ class OpenAICompatibleProvider:
         )
         self._owns_session = session is None
         self._session = session or UpstreamSession()
+
+    # -- what an adapter for another provider changes (read once, at start-up) ------------------------------
+
+    def _endpoint_of(self, deployment: Deployment) -> Endpoint:
+        return endpoint_of(deployment)
+
+    def _url_of(self, endpoint: Endpoint, path: str) -> URL:
+        return endpoint.url(path)
+
+    def _credentials(self, deployment: Deployment, endpoint: Endpoint) -> dict[str, str]:
+        """The headers that carry the deployment's credentials."""
+        if deployment.api_key:
+            return {"authorization": f"Bearer {deployment.api_key}"}
+        if endpoint.authorization:
+            return {"authorization": endpoint.authorization}
+        return {}
 
     def scrub_also(self, secrets: tuple[str, ...]) -> None:
         """Also removes these (the other deployments' credentials) from this upstream's error text."""
@@ -148,7 +172,7 @@ class OpenAICompatibleProvider:
             await self._session.aclose()
 
     def _payload(self, body: JSONObject) -> bytes:
-        return orjson.dumps({**body, "model": self._deployment.upstream_model})
+        return orjson.dumps({**body, "model": self._upstream_model})
 
     async def _send(
         self, path: str, payload: bytes, headers: tuple[tuple[str, str], ...], bounds: aiohttp.ClientTimeout
@@ -217,6 +241,9 @@ class OpenAICompatibleProvider:
         except BaseException:
             response.close()
             raise
+        return self._event_stream(response)
+
+    def _event_stream(self, response: aiohttp.ClientResponse) -> UpstreamStream:
         return HTTPEventStream(response, self._deployment.model_name, self._where, self._scrub)
 
     def _status_error(self, response: aiohttp.ClientResponse, body: bytes) -> Exception:
@@ -235,16 +262,15 @@ async def _read_head_of(content: aiohttp.StreamReader, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _static_headers(deployment: Deployment, endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str] | None]:
+def _static_headers(
+    deployment: Deployment, endpoint: Endpoint, credentials: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str] | None]:
     """(the headers of every request, the headers of a proxy CONNECT). The operator's extra headers go first so
     they can never replace the protocol or auth headers. Proxy credentials ride on the CONNECT of an https://
     upstream, or on each request to an http:// one (which the proxy receives in full)."""
-    headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS}
+    headers = {k: v for k, v in deployment.extra_headers if k not in _RESERVED_HEADERS and k not in credentials}
     headers |= {"content-type": _JSON, "accept": _JSON}
-    if deployment.api_key:
-        headers["authorization"] = f"Bearer {deployment.api_key}"
-    elif endpoint.authorization:
-        headers["authorization"] = endpoint.authorization
+    headers |= credentials
     headers.pop(REQUEST_ID, None)  # always the request's own
     connect_headers = None
     if endpoint.proxy_authorization and endpoint.base_url.scheme == "https":

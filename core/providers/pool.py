@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from core.provider_presets import OPENAI_COMPATIBLE_PRESETS
+from core.providers.anthropic import AnthropicProvider
+from core.providers.azure import AzureOpenAIProvider
 from core.providers.base import Provider
+from core.providers.hosted import HostedOpenAIProvider
 from core.providers.http_session import HTTPPoolSettings, UpstreamSession
 from core.providers.mock import MockProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
@@ -15,12 +19,30 @@ from core.settings import OPENAI_COMPATIBLE_PROVIDERS, Settings
 
 
 def build_provider(deployment: Deployment, session: UpstreamSession) -> Provider:
-    if deployment.provider == "mock":
+    """The adapter for the deployment's provider prefix; plain OpenAI-compatible upstreams get the base adapter
+    itself, so their requests do nothing more than before the other providers existed."""
+    provider = deployment.provider
+    if provider == "mock":
         return MockProvider(deployment)
-    if deployment.provider in OPENAI_COMPATIBLE_PROVIDERS:
+    if provider == "azure":
+        return AzureOpenAIProvider(deployment, session)
+    if provider == "anthropic":
+        return AnthropicProvider(deployment, session)
+    if provider in OPENAI_COMPATIBLE_PRESETS:
+        return HostedOpenAIProvider(deployment, session)
+    if provider in OPENAI_COMPATIBLE_PROVIDERS:
         return OpenAICompatibleProvider(deployment, session)
     # Settings validation rejects unknown prefixes, so reaching this is a programming error.
     raise ValueError(f"no adapter for provider {deployment.provider!r}")
+
+
+def check_providers(deployments: Iterable[Deployment]) -> None:
+    """Builds each deployment's adapter once, without connecting anywhere, so that a provider's configuration
+    error (a missing Azure endpoint or key, an unusable api_base or TLS file) stops startup as a ConfigError
+    naming the model, before any server starts."""
+    session = UpstreamSession()
+    for deployment in deployments:
+        build_provider(deployment, session)
 
 
 def pool_settings(settings: Settings) -> HTTPPoolSettings:

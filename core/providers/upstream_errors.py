@@ -64,11 +64,13 @@ def error_from_status(
         parsed: Any = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
         parsed = None
+    if isinstance(parsed, list) and len(parsed) == 1:
+        parsed = parsed[0]  # Google's OpenAI-compatible endpoint wraps its error object in a list
     err = parsed.get("error", parsed) if isinstance(parsed, dict) else None
     if not isinstance(err, dict):
         # e.g. {"error": "model not loaded"} from simpler servers
         err = {"message": err} if isinstance(err, str) else {}
-    return _upstream_error(
+    return upstream_error(
         status, err, scrub, model, f"The upstream returned HTTP {status}.", parse_retry_after(headers)
     )
 
@@ -81,12 +83,23 @@ def error_from_event(error: Any, scrub: Scrubber, model: str) -> UpstreamError:
     code = error.get("code")
     if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
         status = code
-    return _upstream_error(status, error, scrub, model, "The upstream reported an error mid-stream.", None)
+    return upstream_error(status, error, scrub, model, "The upstream reported an error mid-stream.", None)
 
 
-def _upstream_error(
-    status: int, err: dict[str, Any], scrub: Scrubber, model: str, default: str, retry_after: float | None
+def upstream_error(
+    status: int,
+    err: dict[str, Any],
+    scrub: Scrubber,
+    model: str,
+    default: str,
+    retry_after: float | None,
+    *,
+    answer: int | None = None,
+    code: str | None = None,
 ) -> UpstreamError:
+    """`err` is the upstream's error object (`message`, `code`, `type`, `param`); `answer` is the status the
+    caller gets when the upstream's own is not one OpenAI's clients know (Anthropic's 529), `code` one from
+    the closed set that the adapter derived itself."""
     if status in UPSTREAM_AUTH_STATUSES:
         # The gateway's own credentials were refused: to the caller that is a bad gateway, not its token being
         # wrong (a 401 would make the OpenAI SDK raise AuthenticationError). The upstream's text is left out:
@@ -103,7 +116,8 @@ def _upstream_error(
     return UpstreamError(
         text,
         upstream_status=status,
-        upstream_code=known_code(err.get("code")) or known_code(err.get("type")),
+        status=answer,
+        upstream_code=known_code(code) or known_code(err.get("code")) or known_code(err.get("type")),
         upstream_param=request_param(err.get("param")),
         retry_after=retry_after,
     )
@@ -113,12 +127,12 @@ def malformed(what: str) -> UpstreamError:
     return UpstreamError(f"The upstream sent a malformed {what}.", upstream_status=BAD_GATEWAY)
 
 
-def truncated_stream(model: str, deployment: str, origin: str) -> UpstreamError:
-    """The body ended cleanly but without `[DONE]`: the answer may be cut short, so it is not presented as
-    complete."""
-    log.warning("upstream stream of deployment %s (%s) ended without [DONE]", deployment, origin)
+def truncated_stream(model: str, deployment: str, origin: str, end: str = "[DONE]") -> UpstreamError:
+    """The body ended cleanly but without its end marker (`[DONE]`, Anthropic's message_stop): the answer may
+    be cut short, so it is not presented as complete."""
+    log.warning("upstream stream of deployment %s (%s) ended without %s", deployment, origin, end)
     return UpstreamError(
-        f"The upstream for model `{model}` ended the stream before it was complete (no [DONE]).",
+        f"The upstream for model `{model}` ended the stream before it was complete (no {end}).",
         upstream_status=BAD_GATEWAY,
     )
 

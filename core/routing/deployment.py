@@ -27,6 +27,9 @@ class Deployment:
     max_parallel_requests: int | None  # concurrent requests; None = the router's default
     extra_headers: tuple[tuple[str, str], ...] = field(repr=False)  # litellm_params.extra_headers
     config: ModelDeployment = field(repr=False, compare=False, hash=False)
+    # Parameters the provider cannot take are dropped instead of refused (litellm_params.drop_params, else the
+    # global drop_params); read by the adapters that translate requests (core.providers.anthropic).
+    drop_params: bool = False
 
     @classmethod
     def from_config(cls, index: int, entry: ModelDeployment, settings: Settings) -> Deployment:
@@ -50,6 +53,7 @@ class Deployment:
             max_parallel_requests=params.max_parallel_requests if (params.max_parallel_requests or 0) > 0 else None,
             extra_headers=_extra_headers(entry),
             config=entry,
+            drop_params=params.drop_params if params.drop_params is not None else settings.drop_params,
         )
 
 
