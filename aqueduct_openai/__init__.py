@@ -35,6 +35,14 @@ from .embedding import (
     embedding_params_from_json,
     embedding_params_to_json,
 )
+from .files import (
+    batch_create_from_json,
+    batch_to_json,
+    file_deleted_json,
+    file_to_json,
+    list_json,
+    resource_id,
+)
 from .model import model_list_to_json, model_to_json
 
 __all__ = [
@@ -43,6 +51,8 @@ __all__ = [
     "MAX_PASS_THROUGH_DEPTH",
     "TEXT_COMPLETION_OBJECT",
     "CodecError",
+    "batch_create_from_json",
+    "batch_to_json",
     "chat_chunk_from_json",
     "chat_chunk_to_json",
     "chat_completion_from_json",
@@ -58,8 +68,12 @@ __all__ = [
     "embedding_list_to_json",
     "embedding_params_from_json",
     "embedding_params_to_json",
+    "file_deleted_json",
+    "file_to_json",
+    "list_json",
     "loads",
     "model_list_to_json",
     "model_to_json",
+    "resource_id",
     "stream_requested",
 ]

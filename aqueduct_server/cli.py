@@ -205,6 +205,7 @@ async def _serve(
     facade_settings = FacadeSettings(
         stream_keepalive_seconds=settings.stream_keepalive_seconds,
         max_request_body_bytes=settings.max_request_body_bytes,
+        max_file_bytes=settings.max_file_bytes,
         facade_credential=settings.facade_secret,
     )
     app = create_app(core_target, settings=facade_settings, core_channel=channel)

@@ -7,9 +7,11 @@ import logging
 
 import grpc
 from aqueduct.v1 import (
+    batch_service_pb2,
     chat_service_pb2,
     completion_service_pb2,
     embedding_service_pb2,
+    file_service_pb2,
     governance_service_pb2,
     model_service_pb2,
     org_service_pb2,
@@ -35,6 +37,7 @@ from core.db.migrate import upgrade
 from core.governance.limits.runtime import GovernanceRuntime, start_governance
 from core.interceptors.auth import AuthInterceptor
 from core.interceptors.errors import ErrorsInterceptor
+from core.services.files_batches_deps import FilesAndBatches, add_file_and_batch_services
 from core.services.governance import GovernanceServicer
 from core.services.inference_deps import InferenceRuntime, add_inference_services
 from core.services.orgs import OrgServicer
@@ -65,6 +68,8 @@ _SERVICE_NAMES = (
     service_account_service_pb2.DESCRIPTOR.services_by_name["ServiceAccountService"].full_name,
     governance_service_pb2.DESCRIPTOR.services_by_name["GovernanceService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
+    file_service_pb2.DESCRIPTOR.services_by_name["FileService"].full_name,
+    batch_service_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
 )
 
 
@@ -96,6 +101,7 @@ class CoreServer:
         self._inference: InferenceRuntime | None = None
         self._governance: GovernanceRuntime | None = None
         self._retention: RetentionPurger | None = None
+        self._files_batches: FilesAndBatches | None = None
         self._health_updates: set[asyncio.Task[None]] = set()
         self._health = health.aio.HealthServicer()
         self.port: int = 0
@@ -142,6 +148,7 @@ class CoreServer:
             UsageServicer(UsageReporting(engine, settings)), server
         )
         self._inference = await add_inference_services(server, settings, self._usage, governance.inference)
+        self._files_batches = add_file_and_batch_services(server, settings, engine, self._inference.deps)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((*_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
@@ -164,6 +171,8 @@ class CoreServer:
         await self._health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        if self._files_batches is not None:
+            await self._files_batches.aclose()
         if self._inference is not None:
             await self._inference.aclose()
         if self._retention is not None:

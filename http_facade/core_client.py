@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 from aqueduct.v1 import (
+    batch_service_pb2_grpc,
     chat_service_pb2_grpc,
     completion_service_pb2_grpc,
     embedding_service_pb2_grpc,
+    file_service_pb2_grpc,
     model_service_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2
@@ -18,9 +20,11 @@ from grpc_health.v1 import health_pb2
 from .settings import FacadeSettings
 
 if TYPE_CHECKING:
+    from aqueduct.v1.batch_service_pb2_grpc import BatchServiceAsyncStub
     from aqueduct.v1.chat_service_pb2_grpc import ChatServiceAsyncStub
     from aqueduct.v1.completion_service_pb2_grpc import CompletionServiceAsyncStub
     from aqueduct.v1.embedding_service_pb2_grpc import EmbeddingServiceAsyncStub
+    from aqueduct.v1.file_service_pb2_grpc import FileServiceAsyncStub
     from aqueduct.v1.model_service_pb2_grpc import ModelServiceAsyncStub
 
 
@@ -53,6 +57,8 @@ class CoreClient:
         self.completions: CompletionServiceAsyncStub = completion_service_pb2_grpc.CompletionServiceStub(channel)
         self.embeddings: EmbeddingServiceAsyncStub = embedding_service_pb2_grpc.EmbeddingServiceStub(channel)
         self.models: ModelServiceAsyncStub = model_service_pb2_grpc.ModelServiceStub(channel)
+        self.files: FileServiceAsyncStub = file_service_pb2_grpc.FileServiceStub(channel)
+        self.batches: BatchServiceAsyncStub = batch_service_pb2_grpc.BatchServiceStub(channel)
         # The health stub's type stubs lack the async Check, so the method is bound directly.
         self.health_check: grpc.aio.UnaryUnaryMultiCallable[
             health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse

@@ -18,6 +18,9 @@ class FacadeSettings:
     # Largest JSON request body (413 above it), checked from Content-Length before the body is read and again
     # while it arrives.
     max_request_body_bytes: int = DEFAULT_MAX_REQUEST_BODY_BYTES
+    # Largest uploaded file (`POST /v1/files`, 413 above it). Uploads are not bound by max_request_body_bytes:
+    # they are streamed to core in chunks of at most 1 MiB, never held whole.
+    max_file_bytes: int = 512 * 1024 * 1024
     # Longest client-supplied x-request-id that is forwarded as is; longer (or non-printable) ones are replaced.
     max_request_id_length: int = 128
     # Sent to core with every call (FACADE_CREDENTIAL) so core believes the forwarded client address, user agent

@@ -143,3 +143,14 @@ class LocalUnaryStreamCall(_LocalCallBase, grpc.aio.UnaryStreamCall[Any, Any]):
             if message is grpc.aio.EOF:
                 return
             yield message
+
+
+class LocalStreamUnaryCall(LocalUnaryUnaryCall, grpc.aio.StreamUnaryCall[Any, Any]):
+    """A client stream fed by the async iterable given at call time (the form the façade uses); write() and
+    done_writing() are not offered."""
+
+    async def write(self, request: Any) -> None:
+        raise grpc.aio.UsageError("the in-process transport takes client streams as an async iterable")
+
+    async def done_writing(self) -> None:
+        raise grpc.aio.UsageError("the in-process transport takes client streams as an async iterable")

@@ -1,13 +1,13 @@
 """An in-process grpc.aio channel: the gRPC contract without the network.
 
-`aqueduct serve` runs core and façade in one process; over TCP loopback every RPC is serialized, framed by
-HTTP/2, polled by gRPC's C core and deserialized twice. LocalChannel implements the part of grpc.aio.Channel
-the generated stubs use (unary_unary, unary_stream) by calling the very method handlers registered on core's
-server, through the same server interceptors (errors, auth, ...), each RPC in its own task as grpc.aio does
-(so ContextVars set by interceptors stay inside the RPC). Proto messages are handed over without
-serialization by default: the façade builds a fresh request per call and only reads responses, and core
-builds fresh responses. `copy_messages=True` round-trips every message through its serializers instead,
-byte-for-byte what the network would deliver.
+`aqueduct serve` runs core and façade in one process; over TCP loopback every RPC is serialized, framed by HTTP/2,
+polled by gRPC's C core and deserialized twice. LocalChannel implements the part of grpc.aio.Channel the generated
+stubs use (unary_unary, unary_stream, and stream_unary fed by an async iterable) by calling the very method
+handlers registered on core's server, through the same server interceptors (errors, auth, ...), each RPC in its own
+task as grpc.aio does (so ContextVars set by interceptors stay inside the RPC). Proto messages are handed over
+without serialization by default: the façade builds a fresh request per call and only reads responses, and core
+builds fresh responses. `copy_messages=True` round-trips every message through its serializers instead, byte-for-
+byte what the network would deliver.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ import contextvars
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
 
 from .handler_table import Handler, HandlerTable, LocalCallDetails
-from .local_calls import LocalUnaryStreamCall, LocalUnaryUnaryCall
+from .local_calls import LocalStreamUnaryCall, LocalUnaryStreamCall, LocalUnaryUnaryCall
 from .local_context import CANCELLED_DETAILS, LocalRpc, LocalServicerContext, as_pairs
 
 log = logging.getLogger("aqueduct.core.transport")
@@ -164,6 +164,29 @@ class LocalChannel(grpc.aio.Channel):
             return
         self._succeed(rpc)
 
+    async def _serve_client_stream(self, rpc: LocalRpc, requests: Any, codec: tuple[Serializer, Deserializer]) -> Any:
+        """A client-streamed call (uploads): the handler reads the caller's async iterator of requests."""
+        response = None
+        try:
+            handler = await self._handler(rpc)
+            if handler is None or handler.stream_unary is None:
+                rpc.finish(grpc.StatusCode.UNIMPLEMENTED, METHOD_NOT_FOUND)
+                return None
+            if self._settings.copy_messages:
+                requests = _copy_each(requests, codec[0], handler.request_deserializer)
+            result = handler.stream_unary(requests, cast(Any, LocalServicerContext(rpc)))
+            response = await result if inspect.isawaitable(result) else result
+            if self._settings.copy_messages:
+                response = _copy(response, handler.response_serializer, codec[1])
+        except asyncio.CancelledError:
+            self._cancelled(rpc)
+            raise
+        except Exception as exc:
+            self._fail(rpc, exc)
+            return None
+        self._succeed(rpc)
+        return response
+
     # --- grpc.aio.Channel -------------------------------------------------------------------------------
     def unary_unary(
         self,
@@ -183,11 +206,17 @@ class LocalChannel(grpc.aio.Channel):
     ) -> LocalUnaryStreamMultiCallable:
         return LocalUnaryStreamMultiCallable(self, method, (request_serializer, response_deserializer))
 
-    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("the in-process transport carries unary requests only")
+    def stream_unary(
+        self,
+        method: str,
+        request_serializer: Serializer = None,
+        response_deserializer: Deserializer = None,
+        _registered_method: bool | None = False,
+    ) -> LocalStreamUnaryMultiCallable:
+        return LocalStreamUnaryMultiCallable(self, method, (request_serializer, response_deserializer))
 
     def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("the in-process transport carries unary requests only")
+        raise NotImplementedError("the in-process transport carries no bidirectional streams")
 
     async def close(self, grace: float | None = None) -> None:
         """Cancels RPCs still running (after `grace` seconds, if given) and refuses new ones."""
@@ -220,6 +249,13 @@ def _copy(message: Any, serialize: Serializer, deserialize: Deserializer) -> Any
     if serialize is None or deserialize is None:
         return message
     return deserialize(serialize(message))
+
+
+async def _copy_each(
+    messages: AsyncIterable[Any], serialize: Serializer, deserialize: Deserializer
+) -> AsyncIterator[Any]:
+    async for message in messages:
+        yield _copy(message, serialize, deserialize)
 
 
 class LocalUnaryUnaryMultiCallable(grpc.aio.UnaryUnaryMultiCallable[Any, Any]):
@@ -266,3 +302,29 @@ class LocalUnaryStreamMultiCallable(grpc.aio.UnaryStreamMultiCallable[Any, Any])
             self._method, request, timeout, metadata, lambda r, q: channel._serve_stream(r, q, codec)
         )
         return LocalUnaryStreamCall(rpc, task)
+
+
+class LocalStreamUnaryMultiCallable(grpc.aio.StreamUnaryMultiCallable[Any, Any]):
+    """A client stream whose requests come from an async iterable (the only form the façade uses)."""
+
+    def __init__(self, channel: LocalChannel, method: str, codec: tuple[Serializer, Deserializer]) -> None:
+        self._channel = channel
+        self._method = method
+        self._codec = codec
+
+    def __call__(
+        self,
+        request_iterator: AsyncIterator[Any] | Iterator[Any] | None = None,
+        timeout: float | None = None,
+        metadata: grpc.aio.Metadata | Sequence[tuple[str, str | bytes]] | None = None,
+        credentials: grpc.CallCredentials | None = None,
+        wait_for_ready: bool | None = None,
+        compression: grpc.Compression | None = None,
+    ) -> LocalStreamUnaryCall:
+        if request_iterator is None or not hasattr(request_iterator, "__aiter__"):
+            raise grpc.aio.UsageError("the in-process transport takes client streams as async iterables")
+        channel, codec = self._channel, self._codec
+        rpc, task = channel._start(
+            self._method, request_iterator, timeout, metadata, lambda r, q: channel._serve_client_stream(r, q, codec)
+        )
+        return LocalStreamUnaryCall(rpc, task)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from . import chat, completions, embeddings, health, models
+from . import batches, chat, completions, embeddings, files, health, models
 from ._common import RouteDeps
 
 
@@ -16,6 +16,8 @@ def all_routes(deps: RouteDeps) -> list[BaseRoute]:
         *completions.routes(deps),
         *embeddings.routes(deps),
         *models.routes(deps),
+        *files.routes(deps),
+        *batches.routes(deps),
         *health.routes(deps),
     ]
     return [*sorted(routes, key=_unprefixed)]
