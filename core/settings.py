@@ -225,6 +225,10 @@ class Settings(BaseModel):
     # A line (or a batch's validation / finalization) claimed by a replica is taken over by another after its
     # lease runs out without renewal (the claimer renews every third of it while alive).
     batch_lease_seconds: float = Field(default=30.0, gt=0)
+    # Live traffic first: a batch line is admitted only while every rate-limit window of its owner stays under
+    # this share of its limit, so the rest is left for the owner's interactive requests (no 429 for them because
+    # of a batch). Lines refused are retried after the window's retry-after, never failed.
+    batch_rate_limit_share: float = Field(default=0.8, gt=0, le=1)
     # How often an idle batch worker looks for work, and the expiry sweeper for expired files and batches.
     batch_poll_interval_seconds: float = Field(default=0.5, gt=0)
     file_sweep_interval_seconds: float = Field(default=60.0, gt=0)

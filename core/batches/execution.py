@@ -38,6 +38,8 @@ USER_AGENT = "aqueduct-batch"
 # Request keys a batch line may not set: a line's answer is one JSON body, never a stream.
 _STREAM_KEYS = ("stream", "stream_options")
 _REASON_CODES = {"MODEL_NOT_FOUND": "model_not_found"}
+# How core.governance.limits.admission words a request that exceeds a limit on its own.
+_TOO_LARGE = "Request too large"
 
 
 class LineRateLimited(Exception):
@@ -67,7 +69,8 @@ Run = Callable[[dict[str, Any], Caller], Awaitable[dict[str, Any]]]
 
 
 class LineRunner:
-    def __init__(self, deps: InferenceDeps) -> None:
+    def __init__(self, deps: InferenceDeps, limit_share: float = 1.0) -> None:
+        self._share = limit_share
         chat, completion, embedding = ChatInference(deps), CompletionInference(deps), EmbeddingInference(deps)
 
         async def run_chat(body: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -97,6 +100,7 @@ class LineRunner:
                 user_agent=USER_AGENT,
                 client_addr=None,
             ),
+            limit_share=self._share,
         )
         body = orjson.loads(body_text)
         for key in _STREAM_KEYS:
@@ -104,7 +108,8 @@ class LineRunner:
         try:
             response = await self._runs[endpoint](body, caller)
         except RateLimited as exc:
-            if exc.reason == error_reason_pb2.ERROR_REASON_RATE_LIMITED:
+            # A window without room now: the line waits. A request larger than the limit itself never fits.
+            if exc.reason == error_reason_pb2.ERROR_REASON_RATE_LIMITED and not exc.message.startswith(_TOO_LARGE):
                 raise LineRateLimited(exc.retry_after) from None
             return _failed(request_id, custom_id, exc)
         except CodecError as exc:

@@ -42,7 +42,7 @@ def add_file_and_batch_services(
     storage = open_storage(settings, engine)
     files = Files(engine, storage, settings)
     store = BatchStore(engine, settings.database_url, new_worker_id(), settings.batch_lease_seconds)
-    worker = BatchWorker(store, files, LineRunner(deps), settings)
+    worker = BatchWorker(store, files, LineRunner(deps, settings.batch_rate_limit_share), settings)
     batches = Batches(store, files, settings, on_created=worker.wake)
     file_service_pb2_grpc.add_FileServiceServicer_to_server(FileServicer(files), server)
     batch_service_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(batches), server)
