@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 from sqlmodel import col
+from sqlmodel import select as select_rows
 
 from core.auth.principal import Principal
 from core.batches.execution import principal_to_json
@@ -143,7 +144,7 @@ class Batches:
     async def list_batches(
         self, p: Principal, *, page_size: int, page_token: str, after: str, all_orgs: bool
     ) -> Page[BatchView]:
-        stmt = select(BatchRow)
+        stmt = select_rows(BatchRow)
         if all_orgs:
             require_list_all(p)
         elif p.service_account_id is not None:

@@ -14,6 +14,7 @@ from typing import cast
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col
+from sqlmodel import select as select_rows
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.auth.principal import Principal
@@ -185,7 +186,7 @@ class Files:
         if order not in _ORDERS:
             raise InvalidRequest("order must be 'asc' or 'desc'.", field="order")
         descending = order != "asc"
-        stmt = select(FileRow).where((col(FileRow.expires_at).is_(None)) | (col(FileRow.expires_at) > utcnow()))
+        stmt = select_rows(FileRow).where((col(FileRow.expires_at).is_(None)) | (col(FileRow.expires_at) > utcnow()))
         if all_orgs:
             require_list_all(p)
         elif p.service_account_id is not None:

@@ -125,3 +125,31 @@ def output_lines(sdk: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]
         return []
     text = sdk.files.content(file_id).text
     return [json.loads(line) for line in text.splitlines() if line]
+
+
+def service_account_token(gateway: Gateway, org: str, team: str, owner_token_email: str, name: str) -> str:
+    """A service account of `team` (created if new) in `org`; returns its token secret."""
+    import grpc
+    from aqueduct.v1 import (
+        service_account_pb2,
+        service_account_service_pb2,
+        team_service_pb2,
+    )
+
+    from tests.support.gateway import ADMIN_TOKEN
+
+    admin, md = gateway.admin(), (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+    try:
+        admin.teams.CreateTeam(team_service_pb2.CreateTeamRequest(parent=f"orgs/{org}", team_id=team), metadata=md)
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+    reply = admin.service_accounts.CreateServiceAccount(
+        service_account_service_pb2.CreateServiceAccountRequest(
+            parent=f"orgs/{org}/teams/{team}",
+            service_account_id=name,
+            service_account=service_account_pb2.ServiceAccount(owner=f"users/{owner_token_email}"),
+        ),
+        metadata=md,
+    )
+    return str(reply.secret)
