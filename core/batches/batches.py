@@ -190,7 +190,8 @@ class Batches:
             else:
                 counts = await self._store.counts(r.id, r.total)
             user, team = names[(r.user_id, r.team_id)]
-            ended = status in ENDED
+            # Files exist only for batches that ran (a failed validation wrote none).
+            ended = status in ENDED and status is not Status.FAILED
             views.append(
                 BatchView(
                     id=r.id,
