@@ -135,12 +135,16 @@ class BatchStore:
     async def claim_lines(self, batch_id: str, limit: int) -> list[ClaimedLine]:
         """Up to `limit` pending lines (or running ones whose claim ran out), in line order."""
         now = utcnow()
-        sql = text(
-            "UPDATE batch_lines SET state = 'running', claimed_by = :worker, claim_until = :until "
-            "WHERE batch_id = :batch AND line_no IN ("
+        pick = (
             "SELECT line_no FROM batch_lines WHERE batch_id = :batch "
             "AND (state = 'pending' OR (state = 'running' AND claim_until < :now)) "
-            f"ORDER BY line_no LIMIT :limit{self._skip_locked}) "
+            f"ORDER BY line_no LIMIT :limit{self._skip_locked}"
+        )
+        # On PostgreSQL the pick is a CTE: as an IN (...) subquery the planner may run it more than once, and
+        # with SKIP LOCKED each run picks other rows, claiming more than `limit`.
+        sql = text(
+            f"WITH picked AS ({pick}) UPDATE batch_lines SET state = 'running', claimed_by = :worker, "
+            "claim_until = :until WHERE batch_id = :batch AND line_no IN (SELECT line_no FROM picked) "
             "RETURNING line_no, custom_id, body"
         ).bindparams(
             bindparam("until", self._until(), type_=UtcDateTime()),
