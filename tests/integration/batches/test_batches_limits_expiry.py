@@ -102,37 +102,25 @@ def test_expired_output_files_are_swept(small: Gateway) -> None:
     assert done.status == "completed"
     output = done.output_file_id
     assert output is not None and sdk.files.content(output).text
-
-    def gone() -> bool:
-        try:
-            sdk.files.retrieve(output)
-        except openai.NotFoundError:
-            return True
-        return False
-
-    assert bytes_stored()
-    wait_until(gone, within=15, what="the expired output file to be hidden")
-    assert output not in [f.id for f in sdk.files.list().data]
     # The sweeper deletes the row and the bytes (the default storage here: a directory, or the database).
     engine = sqlalchemy.create_engine(sync_url(small.db_url), poolclass=NullPool)  # type: ignore[attr-defined]
 
-    def bytes_stored() -> bool:
+    def count(sql: str) -> int:
         with engine.connect() as connection:
-            chunks = connection.execute(
-                sqlalchemy.text("SELECT count(*) FROM file_chunks WHERE storage_key = :id"), {"id": output}
-            ).scalar_one()
+            return int(connection.execute(sqlalchemy.text(sql), {"id": output}).scalar_one())
+
+    def bytes_stored() -> bool:
+        chunks = count("SELECT count(*) FROM file_chunks WHERE storage_key = :id")
         return bool(chunks) or (small.workdir / "var" / "files" / output).exists()
 
     def deleted() -> bool:
-        with engine.connect() as connection:
-            rows = connection.execute(sqlalchemy.text("SELECT count(*) FROM files WHERE id = :id"), {"id": output})
-            chunks = connection.execute(
-                sqlalchemy.text("SELECT count(*) FROM file_chunks WHERE storage_key = :id"), {"id": output}
-            )
-            on_disk = (small.workdir / "var" / "files" / output).exists()
-            return rows.scalar_one() == 0 and chunks.scalar_one() == 0 and not on_disk and not bytes_stored()
+        return count("SELECT count(*) FROM files WHERE id = :id") == 0 and not bytes_stored()
 
     try:
+        assert bytes_stored()
         wait_until(deleted, within=15, what="the sweeper to delete the file's row and bytes")
     finally:
         engine.dispose()
+    with pytest.raises(openai.NotFoundError):
+        sdk.files.retrieve(output)
+    assert output not in [f.id for f in sdk.files.list().data]
