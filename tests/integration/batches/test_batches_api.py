@@ -58,11 +58,21 @@ def test_chat_batch_with_failed_lines(gateway: Gateway, user_token: str) -> None
 def test_completions_and_embeddings_batches(gateway: Gateway, user_token: str) -> None:
     sdk = client(gateway, user_token)
     completions = [
-        {"custom_id": f"c{i}", "method": "POST", "url": "/v1/completions", "body": {"model": "text-model", "prompt": "hi"}}
+        {
+            "custom_id": f"c{i}",
+            "method": "POST",
+            "url": "/v1/completions",
+            "body": {"model": "text-model", "prompt": "hi"},
+        }
         for i in range(3)
     ]
     embeddings = [
-        {"custom_id": f"e{i}", "method": "POST", "url": "/v1/embeddings", "body": {"model": "embed-model", "input": "x"}}
+        {
+            "custom_id": f"e{i}",
+            "method": "POST",
+            "url": "/v1/embeddings",
+            "body": {"model": "embed-model", "input": "x"},
+        }
         for i in range(3)
     ]
     created = [
@@ -81,11 +91,19 @@ def test_completions_and_embeddings_batches(gateway: Gateway, user_token: str) -
 @pytest.mark.parametrize(
     ("content", "code", "line"),
     [
-        (b'{"custom_id": "a", "url": "/v1/chat/completions", "body": {"model": "m"}}\nnot json\n', "invalid_json_line", 2),
+        (
+            b'{"custom_id": "a", "url": "/v1/chat/completions", "body": {"model": "m"}}\nnot json\n',
+            "invalid_json_line",
+            2,
+        ),
         (jsonl([chat_line("same"), chat_line("same")]), "duplicate_custom_id", 2),
         (jsonl([{**chat_line("a"), "url": "/v1/embeddings"}]), "invalid_url", 1),
         (jsonl([{**chat_line("a"), "method": "GET"}]), "invalid_method", 1),
-        (jsonl([{"custom_id": "a", "url": "/v1/chat/completions", "body": {"messages": []}}]), "missing_required_parameter", 1),
+        (
+            jsonl([{"custom_id": "a", "url": "/v1/chat/completions", "body": {"messages": []}}]),
+            "missing_required_parameter",
+            1,
+        ),
         (b"\n\n", "empty_file", None),
     ],
 )
@@ -137,7 +155,9 @@ def test_input_file_must_have_purpose_batch(gateway: Gateway, user_token: str) -
 def test_other_tenant_gets_404_for_batches_and_outputs(gateway: Gateway, user_token: str) -> None:
     owner = client(gateway, user_token)
     batch = owner.batches.create(
-        input_file_id=upload(owner, jsonl([chat_line("a")])).id, endpoint="/v1/chat/completions", completion_window="24h"
+        input_file_id=upload(owner, jsonl([chat_line("a")])).id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
     )
     done = wait_ended(owner, batch.id)
     for org in ("files", f"other{uuid.uuid4().hex[:6]}"):

@@ -13,7 +13,6 @@ import sqlalchemy
 from sqlalchemy.pool import NullPool
 
 from core.db.urls import sync_url
-
 from tests.integration.batches.conftest import (
     batch_config,
     chat_line,

@@ -30,9 +30,7 @@ def _start_slow_batch(gateway: Gateway, token: str) -> str:
     lines = [chat_line(f"line-{i}", x_fake={"latency_ms": 150}) for i in range(LINES)]
     file = upload(sdk, jsonl(lines))
     batch = sdk.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h")
-    wait_until(
-        lambda: sdk.batches.retrieve(batch.id).request_counts.completed >= 40, within=30, what="some lines done"
-    )
+    wait_until(lambda: sdk.batches.retrieve(batch.id).request_counts.completed >= 40, within=30, what="some lines done")
     return batch.id
 
 

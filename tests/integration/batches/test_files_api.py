@@ -87,7 +87,8 @@ def test_file_part_before_purpose_is_spooled(gateway: Gateway, user_token: str) 
     body = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="late.bin"\r\n\r\n'.encode()
         + data
-        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nuser_data\r\n--{boundary}--\r\n'.encode()
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\n'.encode()
+        + f"user_data\r\n--{boundary}--\r\n".encode()
     )
     answer = _post(
         gateway, user_token, content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
@@ -112,7 +113,9 @@ def test_too_large_by_content_length_and_while_streaming(gateway: Gateway, user_
         yield f"\r\n--{boundary}--\r\n".encode()
 
     answer = _post(
-        gateway, user_token, content=chunked(),
+        gateway,
+        user_token,
+        content=chunked(),
         headers={"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     assert answer.status_code == 413 and answer.json()["error"]["code"] == "request_too_large"
@@ -124,16 +127,14 @@ def test_other_tenant_gets_404_everywhere(gateway: Gateway, user_token: str) -> 
     made = upload(owner, b'{"x": 1}\n')
     for org in ("files", f"other{uuid.uuid4().hex[:6]}"):  # same org, and another org
         stranger = client(gateway, new_user(gateway, org))
-        for attempt in (
-            lambda: stranger.files.retrieve(made.id),
-            lambda: stranger.files.content(made.id),
-            lambda: stranger.files.delete(made.id),
-            lambda: stranger.batches.create(
-                input_file_id=made.id, endpoint="/v1/chat/completions", completion_window="24h"
-            ),
-        ):
-            with pytest.raises(openai.NotFoundError):
-                attempt()
+        with pytest.raises(openai.NotFoundError):
+            stranger.files.retrieve(made.id)
+        with pytest.raises(openai.NotFoundError):
+            stranger.files.content(made.id)
+        with pytest.raises(openai.NotFoundError):
+            stranger.files.delete(made.id)
+        with pytest.raises(openai.NotFoundError):
+            stranger.batches.create(input_file_id=made.id, endpoint="/v1/chat/completions", completion_window="24h")
         assert made.id not in [f.id for f in stranger.files.list().data]
     assert owner.files.retrieve(made.id).id == made.id
 

@@ -12,7 +12,19 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from aqueduct_client.cli import exclusions, limits, models, orgs, service_accounts, teams, tokens, usage, users
+from aqueduct_client.cli import (
+    batches,
+    exclusions,
+    files,
+    limits,
+    models,
+    orgs,
+    service_accounts,
+    teams,
+    tokens,
+    usage,
+    users,
+)
 from aqueduct_client.cli._command import SubParsers
 from aqueduct_client.cli._connection import add_connection_arguments
 from aqueduct_client.cli._errors import EXIT_FAILURE, CliError
@@ -32,6 +44,8 @@ _NOUNS: tuple[Callable[[SubParsers], None], ...] = (
     limits.register,
     exclusions.register,
     usage.register,
+    files.register,
+    batches.register,
 )
 
 
