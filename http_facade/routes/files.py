@@ -167,10 +167,11 @@ def routes(deps: RouteDeps) -> list[Route]:
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                if isinstance(first, pb.GetFileContentResponse):
-                    yield first.chunk
-                    async for message in call:
-                        yield message.chunk
+                # read() only: grpc.aio refuses mixing it with async iteration on one call.
+                message = first
+                while isinstance(message, pb.GetFileContentResponse):
+                    yield message.chunk
+                    message = await call.read()
             finally:
                 call.cancel()
 
