@@ -27,7 +27,7 @@ class FileStorage(Protocol):
         ...
 
     def read(self, key: str) -> AsyncIterator[bytes]:
-        """The bytes under `key`, in chunks of at most CHUNK_BYTES."""
+        """The bytes under `key`, in chunks of at most CHUNK_BYTES; FileNotFoundError for a missing key."""
         ...
 
     async def delete(self, key: str) -> None:

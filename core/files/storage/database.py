@@ -37,8 +37,9 @@ class DatabaseStorage:
                 if len(pending) >= _CHUNKS_PER_TRANSACTION:
                     await self._insert(pending)
                     pending = []
-            if pending:
-                await self._insert(pending)
+            if pending or seq == 0:
+                # An empty file still has its (empty) first chunk: a missing key is "not found".
+                await self._insert(pending or [{"storage_key": key, "seq": 0, "data": b""}])
         except BaseException:
             await self.delete(key)
             raise
@@ -59,8 +60,11 @@ class DatabaseStorage:
                     )
                 ).scalar_one_or_none()
             if data is None:
+                if seq == 0:
+                    raise FileNotFoundError(key)
                 return
-            yield bytes(data)
+            if data:
+                yield bytes(data)
             seq += 1
 
     async def delete(self, key: str) -> None:

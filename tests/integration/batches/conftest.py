@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+import httpx2
 import openai
 import pytest
 
@@ -153,3 +158,50 @@ def service_account_token(gateway: Gateway, org: str, team: str, owner_token_ema
         metadata=md,
     )
     return str(reply.secret)
+
+
+BUCKET = "aqueduct-files"
+KEYS = {"S3_TEST_KEY_ID": "testing-key-id", "S3_TEST_SECRET": "testing-secret"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = _free_port()
+    moto = str(Path(sys.executable).with_name("moto_server"))
+    proc = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx2.get(endpoint, timeout=1).status_code < 500
+        except httpx2.HTTPError:
+            return False
+
+    try:
+        wait_until(up, within=30, what="the S3 server")
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _bucket(endpoint: str) -> object:
+    s3 = boto3.resource(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEYS["S3_TEST_KEY_ID"],
+        aws_secret_access_key=KEYS["S3_TEST_SECRET"],
+        region_name="us-east-1",
+    )
+    bucket = s3.Bucket(BUCKET)
+    if not bucket.creation_date:
+        bucket.create()
+    return bucket

@@ -57,8 +57,10 @@ def test_grpc_upload_protocol_errors(gateway: Gateway) -> None:
             iter([file_service_pb2.CreateFileRequest(chunk=b"x")]),  # no metadata first
             iter([]),  # nothing at all
             iter(
-                list(_requests(b"ab", 1))
-                + [file_service_pb2.CreateFileRequest(metadata=file_service_pb2.FileUploadMetadata())]
+                [
+                    *_requests(b"ab", 1),
+                    file_service_pb2.CreateFileRequest(metadata=file_service_pb2.FileUploadMetadata()),
+                ]
             ),
         ]
         for stream in bad_streams:

@@ -4,66 +4,22 @@ the object. Credentials come from `os.environ/NAME` references in the config."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
-import httpx2
-import pytest
-
-from tests.integration.batches.conftest import batch_config, chat_line, client, jsonl, output_lines, upload, wait_ended
+from tests.integration.batches.conftest import (
+    BUCKET,
+    KEYS,
+    _bucket,
+    batch_config,
+    chat_line,
+    client,
+    jsonl,
+    output_lines,
+    upload,
+    wait_ended,
+)
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.gateway import Gateway
-from tests.support.waiting import wait_until
-
-BUCKET = "aqueduct-files"
-KEYS = {"S3_TEST_KEY_ID": "testing-key-id", "S3_TEST_SECRET": "testing-secret"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
-    moto = str(Path(sys.executable).with_name("moto_server"))
-    proc = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx2.get(endpoint, timeout=1).status_code < 500
-        except httpx2.HTTPError:
-            return False
-
-    try:
-        wait_until(up, within=30, what="the S3 server")
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _bucket(endpoint: str) -> object:
-    s3 = boto3.resource(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=KEYS["S3_TEST_KEY_ID"],
-        aws_secret_access_key=KEYS["S3_TEST_SECRET"],
-        region_name="us-east-1",
-    )
-    bucket = s3.Bucket(BUCKET)
-    if not bucket.creation_date:
-        bucket.create()
-    return bucket
 
 
 def _keys(bucket: object) -> set[str]:

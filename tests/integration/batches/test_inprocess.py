@@ -122,7 +122,7 @@ async def test_files_and_a_batch_in_process(stack: Stack) -> None:
         assert done.status == "completed" and done.metadata == {"k": "v"}
         out = (await sdk.files.content(done.output_file_id)).text  # type: ignore[arg-type]
         assert [json.loads(line)["custom_id"] for line in out.splitlines()] == ["x"]
-        assert [b.id for b in (await sdk.batches.list()).data][0] == batch.id
+        assert (await sdk.batches.list()).data[0].id == batch.id
         # Output files expire after batch_output_expiry_seconds and the sweeper removes them.
 
         async def swept() -> bool:
