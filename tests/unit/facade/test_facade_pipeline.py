@@ -18,6 +18,7 @@ from http_facade.app import create_app
 
 # A body every inference route's codec accepts (the keys one endpoint does not know pass through as extras).
 BODY = {"model": "m", "messages": [{"role": "user", "content": "x"}], "prompt": "x", "input": "x"}
+BATCH_BODY = {"input_file_id": "file-abc", "endpoint": "/v1/chat/completions", "completion_window": "24h"}
 SERVER_ERROR = {
     "error": {
         "message": "The server had an error while processing your request.",
@@ -50,6 +51,9 @@ class BrokenChannel:
     def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
         return self._fail
 
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fail
+
     def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("core exploded")
 
@@ -63,6 +67,7 @@ def requests_for(app: FastAPI) -> list[tuple[str, str]]:
     for route in app.routes:
         assert isinstance(route, Route) and route.methods
         path = route.path.replace("{model_id:path}", "org/some-model")
+        path = path.replace("{file_id}", "file-abc").replace("{batch_id}", "batch_abc")
         out.extend((method, path) for method in sorted(route.methods - {"HEAD"}))
     return out
 
@@ -80,8 +85,12 @@ async def call(app: FastAPI, method: str, path: str) -> httpx2.Response:
     # Starlette re-raises an unexpected exception to the server after answering (for its log): the answer counts.
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://facade") as client:
-        body = BODY if method == "POST" else None
         headers = {"x-request-id": f"rid-{method}{path}", "authorization": "Bearer sk-test"}
+        if method == "POST" and path.endswith("/files"):  # uploads are multipart
+            return await client.post(
+                path, data={"purpose": "batch"}, files={"file": ("a.jsonl", b"{}")}, headers=headers
+            )
+        body = BATCH_BODY if method == "POST" and path.endswith("/batches") else BODY if method == "POST" else None
         return await client.request(method, path, json=body, headers=headers)
 
 
