@@ -220,8 +220,8 @@ class Settings(BaseModel):
     # How long `completion_window: 24h` really is (shorter in tests); a batch not done by then ends `expired`.
     batch_completion_window_seconds: float = Field(default=24 * 3600.0, gt=0)
     # Lines executing at once, per batch and per process (every replica runs batches).
-    batch_concurrency_per_batch: int = Field(default=32, ge=1)
-    batch_concurrency_per_process: int = Field(default=128, ge=1)
+    batch_concurrency_per_batch: int = Field(default=64, ge=1)
+    batch_concurrency_per_process: int = Field(default=256, ge=1)
     # A line (or a batch's validation / finalization) claimed by a replica is taken over by another after its
     # lease runs out without renewal (the claimer renews every third of it while alive).
     batch_lease_seconds: float = Field(default=30.0, gt=0)

@@ -161,18 +161,23 @@ class BatchStore:
         """Stores results whose claim this worker still holds; others (taken over) are dropped."""
         if not results:
             return
+        stmt = (
+            update(LINES)
+            .where(
+                LINES.c.batch_id == bindparam("b_batch"),
+                LINES.c.line_no == bindparam("b_line"),
+                LINES.c.state == LineState.RUNNING,
+                LINES.c.claimed_by == self._worker,
+            )
+            .values(state=bindparam("b_state"), result=bindparam("b_result"), claimed_by=None, claim_until=None)
+        )
+        rows = [
+            {"b_batch": r.batch_id, "b_line": r.line_no, "b_state": r.state.value, "b_result": r.result}
+            for r in results
+        ]
+        # One executemany (pipelined on PostgreSQL), not a round trip per line.
         async with self._engine.begin() as connection:
-            for r in results:
-                await connection.execute(
-                    update(LINES)
-                    .where(
-                        LINES.c.batch_id == r.batch_id,
-                        LINES.c.line_no == r.line_no,
-                        LINES.c.state == LineState.RUNNING,
-                        LINES.c.claimed_by == self._worker,
-                    )
-                    .values(state=r.state.value, result=r.result, claimed_by=None, claim_until=None)
-                )
+            await connection.execute(stmt, rows)
 
     async def release_lines(self, batch_id: str, line_nos: Sequence[int]) -> None:
         """Gives claimed lines back (rate-limited: they run later, not fail)."""

@@ -30,6 +30,8 @@ log = logging.getLogger("aqueduct.core.batches")
 
 # Results are written together: one transaction per flush instead of one per line.
 _FLUSH_SECONDS = 0.05
+# After a wake-up, how long the worker lets more events gather before its next pass.
+_COALESCE_SECONDS = 0.02
 # How long a batch waits before claiming again after its creator's rate limit refused a line.
 _DEFAULT_BACKOFF_SECONDS = 1.0
 
@@ -94,6 +96,8 @@ class BatchWorker:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._settings.batch_poll_interval_seconds)
+            # Lines finishing together wake the loop once: a pass costs a few queries, not one per line.
+            await asyncio.sleep(_COALESCE_SECONDS)
 
     async def _renew(self) -> None:
         while True:
