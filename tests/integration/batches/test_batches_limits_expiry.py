@@ -46,6 +46,7 @@ def small(
             batch_output_expiry_seconds=2,
             file_sweep_interval_seconds=0.2,
             batch_concurrency_per_batch=1,
+            max_batch_input_bytes=2000,
         )
         gw = Gateway(config, workdir)
         gw.db_url = db_url  # type: ignore[attr-defined]
@@ -123,3 +124,13 @@ def test_expired_output_files_are_swept(small: Gateway) -> None:
     with pytest.raises(openai.NotFoundError):
         sdk.files.retrieve(output)
     assert output not in [f.id for f in sdk.files.list().data]
+
+
+def test_batch_input_size_limit(small: Gateway) -> None:
+    sdk = client(small, new_user(small))
+    with pytest.raises(openai.BadRequestError) as caught:
+        upload(sdk, b"x" * 2001, purpose="batch")
+    assert caught.value.body["param"] == "file"  # type: ignore[index]
+    assert "2000 bytes" in caught.value.message
+    assert upload(sdk, b"x" * 2001, purpose="user_data").bytes == 2001  # other purposes: max_file_bytes
+    assert sdk.files.list(purpose="batch").data == []
