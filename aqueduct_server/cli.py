@@ -217,6 +217,7 @@ async def _serve(
         stream_keepalive_seconds=settings.stream_keepalive_seconds,
         max_request_body_bytes=settings.max_request_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        max_file_bytes=settings.max_file_bytes,
         facade_credential=settings.facade_secret,
         mcp_allowed_hosts=tuple(settings.mcp_allowed_hosts),
         mcp_allowed_origins=tuple(settings.mcp_allowed_origins),

@@ -94,14 +94,16 @@ async def paginate(
     page_size: int,
     page_token: str,
     scope: str = "",
+    descending: bool = False,
 ) -> Page[Any]:
     """One page of `stmt` (a sqlmodel/SQLAlchemy select), ordered by the unique column `key` (keyset
-    pagination, so rows added meanwhile never shift a page). `key_of` reads that key from a result row;
-    `scope` names the listing's filters so a token cannot be replayed against another listing."""
+    pagination, so rows added meanwhile never shift a page), newest-id first when `descending`. `key_of` reads
+    that key from a result row; `scope` names the listing's filters so a token cannot be replayed against
+    another listing."""
     cursor = _cursor(page_size, page_token, scope)
     if cursor.after is not None:
-        stmt = stmt.where(key > cursor.after)
-    rows = (await session.exec(stmt.order_by(key).limit(cursor.size + 1))).all()
+        stmt = stmt.where(key < cursor.after if descending else key > cursor.after)
+    rows = (await session.exec(stmt.order_by(key.desc() if descending else key).limit(cursor.size + 1))).all()
     return _cut(rows, cursor, key_of)
 
 

@@ -7,9 +7,11 @@ import logging
 
 import grpc
 from aqueduct.v1 import (
+    batch_service_pb2,
     chat_service_pb2,
     completion_service_pb2,
     embedding_service_pb2,
+    file_service_pb2,
     governance_service_pb2,
     mcp_service_pb2,
     mcp_service_pb2_grpc,
@@ -42,6 +44,7 @@ from core.mcp.registry import McpRegistry
 from core.mcp.sessions import SessionStore
 from core.mcp.upstream import McpUpstream
 from core.providers.http_session import HTTPPoolSettings
+from core.services.files_batches_deps import FilesAndBatches, add_file_and_batch_services
 from core.services.governance import GovernanceServicer
 from core.services.inference_deps import InferenceRuntime, add_inference_services
 from core.services.mcp import McpServicer
@@ -74,6 +77,8 @@ _SERVICE_NAMES = (
     governance_service_pb2.DESCRIPTOR.services_by_name["GovernanceService"].full_name,
     usage_service_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
     mcp_service_pb2.DESCRIPTOR.services_by_name["McpService"].full_name,
+    file_service_pb2.DESCRIPTOR.services_by_name["FileService"].full_name,
+    batch_service_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
 )
 
 
@@ -106,6 +111,7 @@ class CoreServer:
         self._mcp_upstream: McpUpstream | None = None
         self._governance: GovernanceRuntime | None = None
         self._retention: RetentionPurger | None = None
+        self._files_batches: FilesAndBatches | None = None
         self._health_updates: set[asyncio.Task[None]] = set()
         self._health = health.aio.HealthServicer()
         self.port: int = 0
@@ -167,6 +173,7 @@ class CoreServer:
             admission=governance.admission,
         )
         mcp_service_pb2_grpc.add_McpServiceServicer_to_server(McpServicer(mcp_proxy), server)
+        self._files_batches = add_file_and_batch_services(server, settings, engine, self._inference.deps)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((*_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
@@ -189,6 +196,8 @@ class CoreServer:
         await self._health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        if self._files_batches is not None:
+            await self._files_batches.aclose()
         if self._inference is not None:
             await self._inference.aclose()
         if self._mcp_upstream is not None:

@@ -234,6 +234,41 @@ class Settings(BaseModel):
     # request's own Host (same origin), or none, is accepted.
     mcp_allowed_hosts: list[str] = Field(default_factory=list)
     mcp_allowed_origins: list[str] = Field(default_factory=list)
+    # Files (/v1/files) and batches (/v1/batches); see core/files and core/batches.
+    # Where file bytes live: a directory path (the default with SQLite: <data_dir>/files), `database` (chunks in
+    # the database; the default with PostgreSQL, so every replica sees every file), or `s3://bucket/prefix`
+    # (S3-compatible object storage, with the files_s3_* settings; values may be `os.environ/NAME`).
+    files_storage: str | None = None
+    files_s3_endpoint: str | None = None
+    files_s3_region: str = "us-east-1"
+    files_s3_access_key_id: str | None = None
+    files_s3_secret_access_key: str | None = None
+    # Largest uploaded file (413 above it, from Content-Length before the body is read, or while it arrives).
+    # Uploads bypass max_request_body_bytes: they are streamed to storage in chunks, never held in memory.
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    # A batch input file (purpose `batch`): at most this many bytes and lines.
+    max_batch_input_bytes: int = Field(default=200 * 1000 * 1000, ge=1)
+    max_batch_input_lines: int = Field(default=50_000, ge=1)
+    # Active (not ended) batches per user (personal tokens) and per team (service-account tokens); 0: no cap.
+    max_active_batches_per_user: int = Field(default=10, ge=0)
+    max_active_batches_per_team: int = Field(default=25, ge=0)
+    # Batch output and error files expire this long after they are written.
+    batch_output_expiry_seconds: int = Field(default=30 * 24 * 3600, ge=1)
+    # How long `completion_window: 24h` really is (shorter in tests); a batch not done by then ends `expired`.
+    batch_completion_window_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # Lines executing at once, per batch and per process (every replica runs batches).
+    batch_concurrency_per_batch: int = Field(default=64, ge=1)
+    batch_concurrency_per_process: int = Field(default=256, ge=1)
+    # A line (or a batch's validation / finalization) claimed by a replica is taken over by another after its
+    # lease runs out without renewal (the claimer renews every third of it while alive).
+    batch_lease_seconds: float = Field(default=30.0, gt=0)
+    # Live traffic first: a batch line is admitted only while every rate-limit window of its owner stays under
+    # this share of its limit, so the rest is left for the owner's interactive requests (no 429 for them because
+    # of a batch). Lines refused are retried after the window's retry-after, never failed.
+    batch_rate_limit_share: float = Field(default=0.8, gt=0, le=1)
+    # How often an idle batch worker looks for work, and the expiry sweeper for expired files and batches.
+    batch_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    file_sweep_interval_seconds: float = Field(default=60.0, gt=0)
 
     # Streaming: SSE comment keepalive after this much silence.
     stream_keepalive_seconds: float = 15.0

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 from aqueduct.v1 import (
+    batch_service_pb2_grpc,
     chat_service_pb2_grpc,
     completion_service_pb2_grpc,
     embedding_service_pb2_grpc,
+    file_service_pb2_grpc,
     mcp_service_pb2_grpc,
     media_service_pb2_grpc,
     model_service_pb2_grpc,
@@ -20,9 +22,11 @@ from grpc_health.v1 import health_pb2
 from .settings import FacadeSettings
 
 if TYPE_CHECKING:
+    from aqueduct.v1.batch_service_pb2_grpc import BatchServiceAsyncStub
     from aqueduct.v1.chat_service_pb2_grpc import ChatServiceAsyncStub
     from aqueduct.v1.completion_service_pb2_grpc import CompletionServiceAsyncStub
     from aqueduct.v1.embedding_service_pb2_grpc import EmbeddingServiceAsyncStub
+    from aqueduct.v1.file_service_pb2_grpc import FileServiceAsyncStub
     from aqueduct.v1.mcp_service_pb2_grpc import McpServiceAsyncStub
     from aqueduct.v1.media_service_pb2_grpc import MediaServiceAsyncStub
     from aqueduct.v1.model_service_pb2_grpc import ModelServiceAsyncStub
@@ -59,6 +63,8 @@ class CoreClient:
         self.media: MediaServiceAsyncStub = media_service_pb2_grpc.MediaServiceStub(channel)
         self.models: ModelServiceAsyncStub = model_service_pb2_grpc.ModelServiceStub(channel)
         self.mcp: McpServiceAsyncStub = mcp_service_pb2_grpc.McpServiceStub(channel)
+        self.files: FileServiceAsyncStub = file_service_pb2_grpc.FileServiceStub(channel)
+        self.batches: BatchServiceAsyncStub = batch_service_pb2_grpc.BatchServiceStub(channel)
         # The health stub's type stubs lack the async Check, so the method is bound directly.
         self.health_check: grpc.aio.UnaryUnaryMultiCallable[
             health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse

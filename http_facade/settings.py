@@ -21,6 +21,9 @@ class FacadeSettings:
     # Largest audio file of a transcription or translation upload (413 above it); the multipart body may be
     # larger by the form's other fields (http_facade.uploads). Streamed to core, not buffered.
     max_upload_bytes: int = 25 * 1024 * 1024
+    # Largest uploaded file (`POST /v1/files`, 413 above it). Uploads are not bound by max_request_body_bytes:
+    # they are streamed to core in chunks of at most 1 MiB, never held whole.
+    max_file_bytes: int = 512 * 1024 * 1024
     # Longest client-supplied x-request-id that is forwarded as is; longer (or non-printable) ones are replaced.
     max_request_id_length: int = 128
     # Sent to core with every call (FACADE_CREDENTIAL) so core believes the forwarded client address, user agent

@@ -215,3 +215,36 @@ def require_operator(p: Principal) -> None:
     """Upstream names, health and load of deployments are operator information."""
     if not p.is_admin:
         raise PermissionDenied("Only admins may see deployment status.")
+
+
+# --- Files and batches ------------------------------------------------------------------------------------------
+# A file or batch belongs to a user (made with a personal token) or to a team (made with a service-account
+# token). Whoever is not its owner, nor an admin, gets NOT_FOUND, the same words as for one that does not exist.
+
+
+def owner_of_new(p: Principal) -> tuple[str | None, str | None, str | None]:
+    """(org_id, user_id, team_id) of what the caller creates: their team for a service account, else themselves.
+    The bootstrap admin credential owns nothing (PERMISSION_DENIED)."""
+    if p.token_id is None:
+        raise PermissionDenied("The bootstrap admin credential cannot own files or batches; use an API token.")
+    if p.service_account_id is not None:
+        return p.org_id, None, p.team_id
+    return p.org_id, p.user_id, None
+
+
+def owns(p: Principal, user_id: str | None, team_id: str | None) -> bool:
+    """Whether the caller is the owner: the user for personal tokens, the team for service-account tokens."""
+    if p.service_account_id is not None:
+        return team_id is not None and team_id == p.team_id
+    return user_id is not None and user_id == p.user_id
+
+
+def require_owned(p: Principal, user_id: str | None, team_id: str | None, name: str, field: str) -> None:
+    """The caller's own file or batch, or any for an admin; NOT_FOUND otherwise."""
+    if not (owns(p, user_id, team_id) or is_admin(p)):
+        raise not_found(name, field)
+
+
+def require_list_all(p: Principal) -> None:
+    """Listing every org's files or batches is for admins."""
+    require_admin(p, "only admins list every org's files and batches")

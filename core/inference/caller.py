@@ -13,6 +13,9 @@ from core.request_context import RequestContext
 class Caller:
     principal: Principal
     request: RequestContext
+    # The share of each rate-limit window this request may fill: 1 for live traffic; batch lines use less
+    # (Settings.batch_rate_limit_share), so the headroom above it stays for the owner's interactive requests.
+    limit_share: float = 1.0
 
     @property
     def request_id(self) -> str:

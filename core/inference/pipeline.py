@@ -133,6 +133,7 @@ class InferenceDeps:
             estimated_input_tokens,
             max_output_tokens,
             lambda: (meter.input_tokens, meter.output_tokens),
+            share=meter.caller.limit_share,
         )
 
 

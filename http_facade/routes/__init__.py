@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from . import chat, completions, embeddings, health, images, mcp, models, speech, transcriptions
+from . import batches, chat, completions, embeddings, files, health, images, mcp, models, speech, transcriptions
 from ._common import RouteDeps
 
 
@@ -19,6 +19,8 @@ def all_routes(deps: RouteDeps) -> list[BaseRoute]:
         *images.routes(deps),
         *transcriptions.routes(deps),
         *models.routes(deps),
+        *files.routes(deps),
+        *batches.routes(deps),
         *health.routes(deps),
         *mcp.routes(deps),
     ]

@@ -4,6 +4,8 @@ migrations compare against: a new table module must be imported here."""
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
+from core.db.tables.batches import BatchLineRow, BatchRow
+from core.db.tables.files import FileChunkRow, FileRow
 from core.db.tables.governance import ExclusionMergeRow, ExclusionRow, RateLimitRow
 from core.db.tables.mcp import McpSessionRow
 from core.db.tables.tenancy import (
@@ -21,8 +23,12 @@ metadata: MetaData = SQLModel.metadata
 
 __all__ = [
     "ApiTokenRow",
+    "BatchLineRow",
+    "BatchRow",
     "ExclusionMergeRow",
     "ExclusionRow",
+    "FileChunkRow",
+    "FileRow",
     "McpSessionRow",
     "OrgRow",
     "RateLimitRow",

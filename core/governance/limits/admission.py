@@ -9,6 +9,7 @@ in-process or Redis backend (core.governance.limits.failover)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,14 @@ from core.governance.limits.backend import AdmitResult, LimiterBackend, Rejectio
 from core.governance.limits.failover import FailoverLimiter
 from core.governance.limits.headers import rate_limit_headers, requests_text
 from core.governance.limits.memory_backend import MemoryBackend
-from core.governance.limits.model import DIMENSION_LABELS, DIMENSION_NAMES, WINDOW_SECONDS, Check, Dimension
+from core.governance.limits.model import (
+    DIMENSION_LABELS,
+    DIMENSION_NAMES,
+    NONE,
+    WINDOW_SECONDS,
+    Check,
+    Dimension,
+)
 from core.governance.limits.plan import ModelLimit, plan_checks
 from core.governance.limits.snapshot import RefreshingSnapshot
 from core.governance.limits.store import LimitTable
@@ -122,6 +130,8 @@ class Admission:
         model: str | None,
         estimated_input_tokens: int,
         max_output_tokens: int | None = None,
+        *,
+        share: float = 1.0,
     ) -> Reservation:
         """Reserves the request in every applicable window (its input estimate and its output tokens: the
         request's max_tokens, else the default), or raises RateLimited (nothing reserved). The x-ratelimit-*
@@ -129,6 +139,8 @@ class Admission:
         checks = self.checks(principal, model, estimated_input_tokens, max_output_tokens)
         if not checks:
             return _unlimited()
+        if share < 1.0:
+            checks = [_scaled(c, share) for c in checks]
         keys = tuple(c.key for c in checks)
         result, backend = await self.limiter.admit(
             keys,
@@ -181,6 +193,12 @@ class Admission:
         """Waits for settlements still in flight (shutdown, tests)."""
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+def _scaled(check: Check, share: float) -> Check:
+    """The check with every limit cut to `share` of itself (unlimited stays unlimited, a limit never below 1)."""
+    limits = tuple(limit if limit == NONE else max(1, int(limit * share)) for limit in check.limits)
+    return dataclasses.replace(check, limits=limits)  # type: ignore[arg-type]
 
 
 def rate_limited(

@@ -37,11 +37,16 @@ class InferenceGovernance:
         estimated_input_tokens: int,
         max_output_tokens: int | None,
         tokens: TokenSource,
+        *,
+        share: float = 1.0,
     ) -> AsyncIterator[Reservation]:
         """Admits on entry (RateLimited propagates, nothing reserved) and settles on exit however the block
         ends, with the tokens `tokens()` reports then (0 / 0 for a failed upstream call: it still counts).
-        `max_output_tokens` None reserves the default output reservation."""
-        reservation = await self.admission.admit(principal, model, estimated_input_tokens, max_output_tokens)
+        `max_output_tokens` None reserves the default output reservation; `share` < 1 admits only while every
+        window stays within that share of its limit (batch lines)."""
+        reservation = await self.admission.admit(
+            principal, model, estimated_input_tokens, max_output_tokens, share=share
+        )
         try:
             yield reservation
         finally:

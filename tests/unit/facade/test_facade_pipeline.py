@@ -20,6 +20,7 @@ from http_facade.app import create_app
 BODY = {"model": "m", "messages": [{"role": "user", "content": "x"}], "prompt": "x", "input": "x"}
 # Routes that take a multipart upload instead of JSON.
 UPLOAD_PATHS = ("/audio/transcriptions", "/audio/translations")
+BATCH_BODY = {"input_file_id": "file-abc", "endpoint": "/v1/chat/completions", "completion_window": "24h"}
 SERVER_ERROR = {
     "error": {
         "message": "The server had an error while processing your request.",
@@ -71,6 +72,7 @@ def requests_for(app: FastAPI) -> list[tuple[str, str]]:
     for route in app.routes:
         assert isinstance(route, Route) and route.methods
         path = route.path.replace("{model_id:path}", "org/some-model")
+        path = path.replace("{file_id}", "file-abc").replace("{batch_id}", "batch_abc")
         out.extend((method, path) for method in sorted(route.methods - {"HEAD"}))
     return out
 
@@ -92,7 +94,11 @@ async def call(app: FastAPI, method: str, path: str) -> httpx2.Response:
         if method == "POST" and path.endswith(UPLOAD_PATHS):
             files = {"model": (None, "m"), "file": ("a.mp3", b"audio")}
             return await client.request(method, path, files=files, headers=headers)
-        body = BODY if method == "POST" else None
+        if method == "POST" and path.endswith("/files"):  # uploads are multipart
+            return await client.post(
+                path, data={"purpose": "batch"}, files={"file": ("a.jsonl", b"{}")}, headers=headers
+            )
+        body = BATCH_BODY if method == "POST" and path.endswith("/batches") else BODY if method == "POST" else None
         return await client.request(method, path, json=body, headers=headers)
 
 

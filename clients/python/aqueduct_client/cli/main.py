@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from aqueduct_client.cli import (
+    batches,
     exclusions,
+    files,
     limits,
     mcp,
     models,
@@ -44,6 +46,8 @@ _NOUNS: tuple[Callable[[SubParsers], None], ...] = (
     limits.register,
     exclusions.register,
     usage.register,
+    files.register,
+    batches.register,
 )
 
 
