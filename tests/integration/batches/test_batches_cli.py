@@ -41,7 +41,9 @@ def test_files_and_batches_verbs(gateway: Gateway) -> None:
 def test_cancel_verb(gateway: Gateway) -> None:
     token = new_user(gateway)
     sdk = client(gateway, token)
-    lines = [chat_line(f"s{i}", x_fake={"latency_ms": 300}) for i in range(100)]
+    # Long enough (4 waves of 64 lines at 1.5 s) that the cancel always lands while lines still run, however
+    # slowly the CLI starts on a loaded machine.
+    lines = [chat_line(f"s{i}", x_fake={"latency_ms": 1500}) for i in range(256)]
     batch = sdk.batches.create(
         input_file_id=upload(sdk, jsonl(lines)).id, endpoint="/v1/chat/completions", completion_window="24h"
     )
