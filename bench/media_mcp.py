@@ -30,8 +30,13 @@ from tests.support.waiting import wait_until
 
 MB = 2**20
 UPLOAD_BYTES = 25 * MB  # the default max_upload_bytes
-SPEECH = {"model": "tts", "input": "The quick brown fox.", "voice": "alloy", "response_format": "mp3"}
-IMAGE = {"model": "painter", "prompt": "a benchmark", "response_format": "b64_json"}
+SPEECH: dict[str, object] = {
+    "model": "tts",
+    "input": "The quick brown fox.",
+    "voice": "alloy",
+    "response_format": "mp3",
+}
+IMAGE: dict[str, object] = {"model": "painter", "prompt": "a benchmark", "response_format": "b64_json"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Plan:
 
 SMOKE = Plan(rounds=1, ttfb_requests=3, big_speech_requests=1, image_requests=1, echo_requests=3, progress_calls=1,
              progress_steps=3)  # fmt: skip
-FULL = Plan(rounds=4, ttfb_requests=100, big_speech_requests=10, image_requests=40, echo_requests=250,
+FULL = Plan(rounds=4, ttfb_requests=100, big_speech_requests=10, image_requests=100, echo_requests=250,
             progress_calls=5, progress_steps=20)  # fmt: skip
 
 
@@ -120,7 +125,9 @@ def _cpu(pid: int) -> float:
     return procstat.sample(pid).cpu_s
 
 
-def _alternate(plan: Plan, n: int, direct: Callable[[], float], gateway: Callable[[], float]) -> tuple[list[float], list[float]]:
+def _alternate(
+    plan: Plan, n: int, direct: Callable[[], float], gateway: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     """`n` timings per side and round, sides alternating A B, B A, ... so drift hits both alike."""
     d: list[float] = []
     g: list[float] = []
@@ -147,7 +154,6 @@ def measure(plan: Plan, gw: Gateway, token: str, media: FakeMediaUpstream, mcp_p
     g_media, d_media = Endpoint(gw.port, auth), Endpoint(media.port, f"Bearer {API_KEY}")
     g_mcp, d_mcp = Endpoint(gw.port, auth, "/v1/mcp-servers/bench/mcp"), Endpoint(mcp_port, "", "/mcp")
     checks: list[Check] = []
-    say = lambda msg: print("  " + msg, file=sys.stderr, flush=True)  # noqa: E731
 
     # Transcription first, while the gateway's peak RSS is still near its resting size.
     g_media.upload("/audio/transcriptions", {"model": "whisper"}, MB)
@@ -163,7 +169,7 @@ def measure(plan: Plan, gw: Gateway, token: str, media: FakeMediaUpstream, mcp_p
 
     # Speech: time to first audio byte (64 KiB of audio in 8 chunks), then CPU per MiB streamed.
     media.audio_size, media.audio_chunks = 64 * 1024, 8
-    up_speech = {**SPEECH, "model": "tts-up"}
+    up_speech: dict[str, object] = {**SPEECH, "model": "tts-up"}
     d, g = _alternate(
         plan,
         plan.ttfb_requests,
@@ -177,12 +183,20 @@ def measure(plan: Plan, gw: Gateway, token: str, media: FakeMediaUpstream, mcp_p
     big_cpu = _per_request_cpu(gw.pid, plan.big_speech_requests, lambda: g_media.first_byte("/audio/speech", SPEECH))
     say(f"speech CPU per request: 64 KiB {small_cpu:.2f} ms, 4 MiB {big_cpu:.2f} ms")
     checks.append(Check("speech: gateway CPU per MiB streamed, whole request / 4 (ms)", big_cpu / 4, 1.0))
-    checks.append(Check("speech: gateway CPU per MiB streamed, marginal (ms)", (big_cpu - small_cpu) / (4 - 1 / 16), 1.0))
+    checks.append(
+        Check("speech: gateway CPU per MiB streamed, marginal (ms)", (big_cpu - small_cpu) / (4 - 1 / 16), 1.0)
+    )
 
     # Images: 1.5 MiB of image = 2 MiB of base64 in the JSON answer.
+    def image() -> object:
+        return g_media.post_json("/images/generations", IMAGE)
+
+    media.image_bytes = 1024
+    tiny_cpu = _per_request_cpu(gw.pid, plan.image_requests, image)
     media.image_bytes = 3 * MB // 2
-    g_media.post_json("/images/generations", IMAGE)
-    img_cpu = _per_request_cpu(gw.pid, plan.image_requests, lambda: g_media.post_json("/images/generations", IMAGE))
+    image()
+    img_cpu = _per_request_cpu(gw.pid, plan.image_requests, image)
+    say(f"images CPU per request: 1 KiB image {tiny_cpu:.2f} ms, 2 MiB b64 {img_cpu:.2f} ms")
     checks.append(Check("images: gateway CPU per request, 2 MiB b64 answer (ms)", img_cpu, 2.0))
 
     # MCP: a proxied tools/call of echo, then progress notifications stamped by the upstream.
@@ -206,6 +220,10 @@ def measure(plan: Plan, gw: Gateway, token: str, media: FakeMediaUpstream, mcp_p
     for ep in (g_media, d_media, g_mcp, d_mcp):
         ep.close()
     return checks
+
+
+def say(msg: str) -> None:
+    print("  " + msg, file=sys.stderr, flush=True)
 
 
 def _per_request_cpu(pid: int, n: int, call: Callable[[], object]) -> float:
@@ -238,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)", file=sys.stderr)
     with FakeMediaUpstream() as media, mcp_upstream() as (mcp_port, _mcp_pid):
-        gw = MediaMcpGateway(media.base_url, f"http://127.0.0.1:{mcp_port}/mcp", GatewayOptions(executable=args.aqueduct))
+        gw = MediaMcpGateway(
+            media.base_url, f"http://127.0.0.1:{mcp_port}/mcp", GatewayOptions(executable=args.aqueduct)
+        )
         try:
             gw.start()
             token = gw.provision()
