@@ -52,7 +52,7 @@ class Plan:
 
 SMOKE = Plan(rounds=1, ttfb_requests=3, big_speech_requests=1, image_requests=1, echo_requests=3, progress_calls=1,
              progress_steps=3)  # fmt: skip
-FULL = Plan(rounds=4, ttfb_requests=100, big_speech_requests=10, image_requests=100, echo_requests=250,
+FULL = Plan(rounds=4, ttfb_requests=100, big_speech_requests=30, image_requests=100, echo_requests=250,
             progress_calls=5, progress_steps=20)  # fmt: skip
 
 
@@ -206,6 +206,7 @@ def measure(plan: Plan, gw: Gateway, token: str, media: FakeMediaUpstream, mcp_p
     checks.append(Check("MCP tools/call echo: added p99, c=1 (ms)", pct(g, 99) - pct(d, 99), 3.0))
     mcp_cpu = _per_request_cpu(gw.pid, plan.echo_requests * plan.rounds, g_mcp.mcp_echo)
     checks.append(Check("MCP: gateway CPU per proxied call (ms)", mcp_cpu, 1.0))
+    d_mcp.close()  # idle through the CPU phase, beyond the upstream's keep-alive timeout
     d_delays: list[float] = []
     g_delays: list[float] = []
     for rnd in range(plan.rounds):

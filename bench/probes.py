@@ -32,8 +32,16 @@ class Endpoint:
         self.conn.close()
 
     def _send(self, path: str, body: bytes | Iterator[bytes], headers: dict[str, str]) -> http.client.HTTPResponse:
-        self.conn.request("POST", self.prefix + path, body, {"authorization": self.auth, **headers})
-        return self.conn.getresponse()
+        try:
+            self.conn.request("POST", self.prefix + path, body, {"authorization": self.auth, **headers})
+            return self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            if not isinstance(body, bytes):
+                raise
+            # the server ended a connection idle for longer than its keep-alive timeout: once more on a new one
+            self.conn.close()
+            self.conn.request("POST", self.prefix + path, body, {"authorization": self.auth, **headers})
+            return self.conn.getresponse()
 
     def post_json(self, path: str, body: dict[str, object]) -> bytes:
         resp = self._send(path, orjson.dumps(body), {"content-type": "application/json"})
