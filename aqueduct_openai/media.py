@@ -96,10 +96,11 @@ def image_params_to_json(params: media_pb2.ImageGenerationParams) -> JsonObject:
     return merge_extra(out, params.extra_json, _IMAGE_KEYS, "", _DROP)
 
 
-def images_response_from_json(value: Any) -> media_pb2.ImagesResponse:
-    """Upstream response JSON -> ImagesResponse."""
+def images_response_from_json(value: Any, into: media_pb2.ImagesResponse | None = None) -> media_pb2.ImagesResponse:
+    """Upstream response JSON -> ImagesResponse, filled into `into` when given (e.g. the field of the RPC's
+    response: assigning a message of several MB to a field would copy it)."""
     body = require_object(value, "")
-    result = media_pb2.ImagesResponse()
+    result = media_pb2.ImagesResponse() if into is None else into
     if body.get("created") is not None:
         result.created = check_int(body["created"], "created")
     data = body.get("data")

@@ -3,9 +3,11 @@ reports them, else the prompt estimated; always the number of images).
 
 A response of several base64 images is many MB. It is read once (inside the attempt, so a body that breaks off
 is retried like any upstream failure), parsed once, and its strings move into the proto without another copy
-on this side; the façade writes the JSON once."""
+on this side (straight into the RPC's response when the caller passes `into`); the façade writes the JSON once."""
 
 from __future__ import annotations
+
+import functools
 
 from aqueduct.v1 import media_pb2
 
@@ -31,6 +33,7 @@ class ImageInference:
         caller: Caller,
         *,
         response_metadata: ResponseMetadata | None = None,
+        into: media_pb2.ImagesResponse | None = None,
     ) -> media_pb2.ImagesResponse:
         end_user = params.user_id if params.HasField("user_id") else None
         with Metered(self._deps.meter(caller, end_user)) as meter:
@@ -52,7 +55,9 @@ class ImageInference:
                 response_metadata=response_metadata,
                 estimated_input_tokens=estimate,
             ) as response:
-                result = decode_upstream(images_response_from_json, response, self._deps.max_message_bytes)
+                result = decode_upstream(
+                    functools.partial(images_response_from_json, into=into), response, self._deps.max_message_bytes
+                )
                 meter.images = len(result.data)
                 if result.HasField("usage"):
                     meter.set_tokens(result.usage.input_tokens, result.usage.output_tokens, estimated=False)

@@ -46,9 +46,10 @@ class MediaServicer(media_service_pb2_grpc.MediaServiceServicer):
     ) -> media_service_pb2.CreateImageResponse:
         metadata = ResponseMetadata()
         caller = caller_of(context, _SERVICE + "CreateImage")
-        images = await self._images.create(request.params, caller, response_metadata=metadata)
+        response = media_service_pb2.CreateImageResponse()
+        await self._images.create(request.params, caller, response_metadata=metadata, into=response.images)
         await send_response_metadata(context, metadata)
-        return media_service_pb2.CreateImageResponse(images=images)
+        return response
 
     async def CreateTranscription(
         self, request_iterator: AsyncIterator[media_service_pb2.CreateTranscriptionRequest], context: Context
