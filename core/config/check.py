@@ -1,16 +1,20 @@
-"""`aqueduct config check FILE`: every problem at once with its location, the notices startup would log,
-and the resolved model list with secrets masked. Reads only files and the environment: nothing is
-connected to or written."""
+"""`aqueduct config check FILE`: every problem at once with its location (provider adapters included, built
+as at startup), the notices startup would log, and the resolved model list with secrets masked. Reads only
+files and the environment: nothing is connected to or written."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from core.config.loader import Inspection, inspect_config
-from core.settings import ModelDeployment, Settings
+from core.config.problems import Problem
+from core.settings import KNOWN_PROVIDERS, ConfigError, ModelDeployment, Settings
 
 # litellm_params keys whose values are credentials (api_key, azure_ad_token, aws_secret_access_key, ...).
 _SECRET_NAME = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
@@ -111,4 +115,45 @@ def report(inspection: Inspection, out: TextIO, err: TextIO | None = None) -> in
 
 
 def check_file(path: str | Path, out: TextIO, err: TextIO | None = None) -> int:
-    return report(inspect_config(path), out, err)
+    inspection = inspect_config(path)
+    if inspection.settings is not None:
+        inspection.findings.problems.extend(provider_problems(inspection.settings))
+    return report(inspection, out, err)
+
+
+def provider_problems(settings: Settings) -> list[Problem]:
+    """What `aqueduct serve` would refuse at start for each model's provider (a missing Azure endpoint or key,
+    an unusable api_base or TLS file), with the config's environment_variables in effect as they are there.
+    Builds each adapter without connecting anywhere."""
+    from core.providers.http_session import UpstreamSession
+    from core.providers.pool import build_provider
+    from core.routing import ModelRegistry
+
+    problems: list[Problem] = []
+    with _environment(settings.environment_variables):
+        try:
+            deployments = ModelRegistry.from_settings(settings).deployments
+        except ConfigError as exc:
+            return [Problem("model_list", str(exc))]
+        session = UpstreamSession()
+        # An unknown provider prefix is already a problem of its own (core.config.models).
+        for deployment in (d for d in deployments if d.provider in KNOWN_PROVIDERS):
+            try:
+                build_provider(deployment, session)
+            except ConfigError as exc:
+                problems.append(Problem(f"model_list ({deployment.id})", str(exc)))
+    return problems
+
+
+@contextlib.contextmanager
+def _environment(overlay: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in overlay}
+    os.environ.update(overlay)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

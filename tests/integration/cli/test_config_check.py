@@ -111,3 +111,32 @@ def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     result = check(tmp_path / "nope.yaml")
     assert result.returncode == 1
     assert "cannot read config file" in result.stdout and "Traceback" not in result.stderr
+
+
+PROVIDER_PROBLEMS = """
+environment_variables:
+  AZURE_API_KEY: sk-from-the-file-0123456789
+model_list:
+  - model_name: no-endpoint
+    litellm_params: {model: azure/my-deployment}
+  - model_name: endpoint-from-file-env
+    litellm_params: {model: azure/other}
+  - model_name: fine
+    litellm_params: {model: openai/m, api_base: 'http://127.0.0.1:9/v1'}
+"""
+
+
+def test_provider_problems_are_reported_as_serve_would_refuse_them(tmp_path: Path) -> None:
+    """A provider's own configuration error (here: azure/ without an endpoint) is found by `config check` too,
+    not only when `aqueduct serve` starts; the file's environment_variables count as they would there."""
+    path = tmp_path / "config.yaml"
+    path.write_text(PROVIDER_PROBLEMS)
+    result = check(path)
+    assert result.returncode == 1, result.stdout
+    assert "2 problem(s)" in result.stdout
+    assert "model_list (no-endpoint#0)" in result.stdout and "AZURE_API_BASE" in result.stdout
+    assert "model_list (endpoint-from-file-env#1)" in result.stdout
+    assert "fine#2" not in result.stdout.split("models (")[0]  # listed as a model, not as a problem
+    with_endpoint = check(path, AZURE_API_BASE="https://127.0.0.1:9")
+    assert with_endpoint.returncode == 0, with_endpoint.stdout
+    assert "sk-from-the-file" not in with_endpoint.stdout
