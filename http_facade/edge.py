@@ -66,11 +66,12 @@ def check_credential(fwd: Forwarded) -> None:
     )
 
 
-def _too_large(limit: int) -> EdgeRejection:
+def too_large(limit: int, what: str = "request body") -> EdgeRejection:
+    """The one 413 of the edge, for JSON bodies and uploads alike."""
     return EdgeRejection(
         OpenAIError(
             413,
-            f"The request body is larger than the limit of {limit} bytes.",
+            f"The {what} is larger than the limit of {limit} bytes.",
             "invalid_request_error",
             code="request_too_large",
             headers={"x-should-retry": "false"},
@@ -78,24 +79,30 @@ def _too_large(limit: int) -> EdgeRejection:
     )
 
 
-async def read_body(request: Request, limit: int, fwd: Forwarded) -> bytes:
-    """The whole body, at most `limit` bytes (EdgeRejection with a 413 above it)."""
+def declared_length(request: Request) -> int | None:
+    """The Content-Length the client declared, or None. A malformed one is None: the HTTP parser already
+    refuses it, and every body is counted as it arrives anyway."""
     for name, value in request.scope["headers"]:
         if name == _CONTENT_LENGTH:
             try:
-                declared = int(value)
+                return int(value)
             except ValueError:
-                break  # the HTTP parser already refuses a malformed Content-Length; counted below anyway
-            if declared > limit:
-                raise _too_large(limit)
-            break
+                return None
+    return None
+
+
+async def read_body(request: Request, limit: int, fwd: Forwarded) -> bytes:
+    """The whole body, at most `limit` bytes (EdgeRejection with a 413 above it)."""
+    declared = declared_length(request)
+    if declared is not None and declared > limit:
+        raise too_large(limit)
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise _too_large(limit)
+                raise too_large(limit)
             chunks.append(chunk)
     except ClientDisconnect:
         log.info("client went away while sending the body of %s (request id %s)", request.url.path, fwd.request_id)

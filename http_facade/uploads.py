@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from aqueduct_openai import CodecError, transcription_params_from_form
 
-from .edge import EdgeRejection
+from .edge import EdgeRejection, declared_length, too_large
 from .errors import OpenAIError, cancelled, invalid_request
 from .settings import FacadeSettings
 
@@ -31,18 +31,6 @@ FORM_FIELDS_ALLOWANCE = 1024 * 1024
 # One text field's largest value.
 MAX_FIELD_BYTES = 64 * 1024
 _FILE_FIELD = "file"
-
-
-def _too_large(what: str, limit: int) -> EdgeRejection:
-    return EdgeRejection(
-        OpenAIError(
-            413,
-            f"The {what} is larger than the limit of {limit} bytes.",
-            "invalid_request_error",
-            code="request_too_large",
-            headers={"x-should-retry": "false"},
-        )
-    )
 
 
 class _FileTooLarge(Exception):
@@ -66,9 +54,9 @@ class UploadReader:
             raise _bad("The request must be multipart/form-data with the audio in a 'file' field.")
         self._max_file = settings.max_upload_bytes
         self._max_body = settings.max_upload_bytes + FORM_FIELDS_ALLOWANCE
-        self._declared = _content_length(request)
+        self._declared = declared_length(request)
         if self._declared is not None and self._declared > self._max_body:
-            raise _too_large("audio file", self._max_file)
+            raise too_large(self._max_file, "audio file")
         # The close delimiter and the CRLF that usually follows it: what the body holds after the last part.
         self._closing = len(b"\r\n--" + boundary + b"--\r\n")
         self._request = request
@@ -163,11 +151,11 @@ class UploadReader:
         self._chunk_start = self._consumed
         self._consumed += len(chunk)
         if self._consumed > self._max_body:
-            raise _too_large("audio file", self._max_file)
+            raise too_large(self._max_file, "audio file")
         try:
             self._parser.write(chunk)
         except _FileTooLarge:
-            raise _too_large("audio file", self._max_file) from None
+            raise too_large(self._max_file, "audio file") from None
         except MultipartParseError:
             raise _bad("The multipart body is malformed.") from None
         if self._late_field is not None:
@@ -176,7 +164,7 @@ class UploadReader:
                 self._late_field,
             )
         if self._file_size > self._max_file:
-            raise _too_large("audio file", self._max_file)
+            raise too_large(self._max_file, "audio file")
 
     def _has_model(self) -> bool:
         return any(name == "model" for name, _ in self._fields)
@@ -233,11 +221,3 @@ class UploadReader:
 
     def _end(self) -> None:
         self._complete = True
-
-
-def _content_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None

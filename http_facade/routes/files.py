@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from aqueduct_openai import file_deleted_json, file_to_json, list_json
 
-from ..edge import EdgeRejection, check_credential
+from ..edge import EdgeRejection, check_credential, declared_length
 from ..errors import OpenAIError, error_response, from_rpc_error, invalid_request
 from ..forwarding import Forwarded
 from ..multipart_upload import Form, MultipartUpload, UploadError, boundary_of
@@ -105,12 +105,8 @@ def routes(deps: RouteDeps) -> list[Route]:
             return error_response(rejected.error, fwd.request_id)
         upload = _Upload(deps, fwd)
         try:
-            declared = request.headers.get("content-length")
-            if (
-                declared is not None
-                and declared.isdigit()
-                and int(declared) > settings.max_file_bytes + FORM_OVERHEAD_BYTES
-            ):
+            declared = declared_length(request)
+            if declared is not None and declared > settings.max_file_bytes + FORM_OVERHEAD_BYTES:
                 raise UploadError(413, f"The file is larger than the limit of {settings.max_file_bytes} bytes.")
             parser = MultipartUpload(boundary_of(request.headers.get("content-type")), settings.max_file_bytes)
             await parser.run(request, lambda form: "purpose" in form.fields, upload.sink)
